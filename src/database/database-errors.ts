@@ -1,0 +1,28 @@
+/** The SQLSTATE codes meowmx reacts to. */
+export const SQLSTATE = {
+  uniqueViolation: "23505",
+  invalidTextRepresentation: "22P02",
+  stringDataRightTruncation: "22001",
+  numericValueOutOfRange: "22003",
+  invalidDatetimeFormat: "22007",
+  characterNotInRepertoire: "22021",
+} as const;
+
+/** The SQLSTATE of a database error from pg or PGlite, or undefined for any other error. */
+export function sqlStateOf(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** True when PostgreSQL refused a value for its column type (a bad uuid, too long for char(n), ...). */
+export function isBadValueForType(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  return (
+    state === SQLSTATE.invalidTextRepresentation ||
+    state === SQLSTATE.stringDataRightTruncation ||
+    state === SQLSTATE.numericValueOutOfRange ||
+    state === SQLSTATE.invalidDatetimeFormat ||
+    state === SQLSTATE.characterNotInRepertoire
+  );
+}

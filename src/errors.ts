@@ -1,0 +1,133 @@
+/**
+ * The family of errors meowmx throws. Each has a stable `code` and a type guard.
+ *
+ * @example
+ * ```ts
+ * import { connect, isConcurrencyError } from "meowmx";
+ * const store = await connect();
+ * try {
+ *   await store.append("order", "o-1", [{ type: "OrderCreated", data: {} }], { expectedVersion: 3 });
+ * } catch (error) {
+ *   if (isConcurrencyError(error)) console.log(error.actualVersion);
+ * }
+ * ```
+ */
+export class MeowmxError extends Error {
+  /** A stable, machine-readable name for the kind of failure. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The expected version of a stream did not match its actual version: someone else wrote first. */
+export class ConcurrencyError extends MeowmxError {
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+    readonly expectedVersion: number | "any",
+    readonly actualVersion: number,
+  ) {
+    super(
+      "CONCURRENCY",
+      `stream ${aggregateType}/${aggregateId} is at version ${actualVersion}, expected ${expectedVersion}`,
+    );
+  }
+}
+
+/** One problem found by an event schema, in zod's shape. */
+export interface ValidationIssue {
+  /** Where in the event data the problem is. */
+  readonly path: ReadonlyArray<PropertyKey>;
+  /** The kind of problem, e.g. "invalid_type". */
+  readonly code: string;
+  /** A human-readable description. */
+  readonly message: string;
+}
+
+/** An event did not match its zod schema (on append or on load), or its type is unknown. */
+export class EventValidationError extends MeowmxError {
+  readonly aggregateType: string;
+  readonly aggregateId: string | undefined;
+  readonly eventType: string;
+  readonly version: number | undefined;
+  readonly issues: ReadonlyArray<ValidationIssue>;
+
+  constructor(details: {
+    aggregateType: string;
+    aggregateId?: string | undefined;
+    eventType: string;
+    version?: number | undefined;
+    issues: ReadonlyArray<ValidationIssue>;
+  }) {
+    const where = details.aggregateId === undefined ? details.aggregateType : `${details.aggregateType}/${details.aggregateId}`;
+    const at = details.version === undefined ? "" : ` at version ${details.version}`;
+    super("EVENT_VALIDATION", `invalid ${details.eventType} event in ${where}${at}:\n${formatIssues(details.issues)}`);
+    this.aggregateType = details.aggregateType;
+    this.aggregateId = details.aggregateId;
+    this.eventType = details.eventType;
+    this.version = details.version;
+    this.issues = details.issues;
+  }
+}
+
+/** Input that can never be stored: data that is not JSON, an empty or over-long type, an id that does not fit. */
+export class InvalidEventError extends MeowmxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("INVALID_EVENT", message, options);
+  }
+}
+
+/** An argument other than an event was malformed: a position cursor, an option, a name. */
+export class InvalidArgumentError extends MeowmxError {
+  constructor(message: string) {
+    super("INVALID_ARGUMENT", message);
+  }
+}
+
+/** A stream that had to exist does not. */
+export class StreamNotFoundError extends MeowmxError {
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+  ) {
+    super("STREAM_NOT_FOUND", `stream ${aggregateType}/${aggregateId} does not exist`);
+  }
+}
+
+/** A subscription stopped because a handler kept failing on an event. */
+export class SubscriptionError extends MeowmxError {
+  constructor(
+    readonly subscription: string,
+    message: string,
+    readonly position?: string,
+    options?: ErrorOptions,
+  ) {
+    super("SUBSCRIPTION", `subscription ${subscription}: ${message}`, options);
+  }
+}
+
+/** Renders validation issues one per line: `data.total: Too small: expected number to be >=0`. */
+export function formatIssues(issues: ReadonlyArray<ValidationIssue>): string {
+  return issues
+    .map((issue) => `  - ${issue.path.length === 0 ? "(root)" : issue.path.map(String).join(".")}: ${issue.message}`)
+    .join("\n");
+}
+
+/** True when `error` is any meowmx error. */
+export const isMeowmxError = (error: unknown): error is MeowmxError => error instanceof MeowmxError;
+/** True when `error` is a {@link ConcurrencyError}. */
+export const isConcurrencyError = (error: unknown): error is ConcurrencyError => error instanceof ConcurrencyError;
+/** True when `error` is an {@link EventValidationError}. */
+export const isEventValidationError = (error: unknown): error is EventValidationError =>
+  error instanceof EventValidationError;
+/** True when `error` is an {@link InvalidEventError}. */
+export const isInvalidEventError = (error: unknown): error is InvalidEventError => error instanceof InvalidEventError;
+/** True when `error` is a {@link StreamNotFoundError}. */
+export const isStreamNotFoundError = (error: unknown): error is StreamNotFoundError =>
+  error instanceof StreamNotFoundError;
+/** True when `error` is a {@link SubscriptionError}. */
+export const isSubscriptionError = (error: unknown): error is SubscriptionError => error instanceof SubscriptionError;

@@ -1,0 +1,368 @@
+import { type Kysely, type RawBuilder, sql } from "kysely";
+import { ConcurrencyError, InvalidArgumentError, InvalidEventError } from "../errors.js";
+import { isBadValueForType, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
+import {
+  type AppendOptions,
+  type AppendResult,
+  DEFAULT_READ_LIMIT,
+  type ExpectedVersion,
+  type LoadOptions,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadOptions,
+  type RecordedEvent,
+} from "./events.js";
+import { decodePosition, encodePosition } from "./position.js";
+import {
+  assertAggregateId,
+  assertExpectedVersion,
+  assertTypeString,
+  type PreparedEvents,
+  prepareEvents,
+} from "./validate-input.js";
+
+/** Where the log's tables are and how aggregate ids are typed. */
+export interface EventLogConfig {
+  /** The schema holding the tables. */
+  readonly schema: string;
+  /** The SQL type of the `aggregate_id` column, as the database reports it. */
+  readonly aggregateIdType: string;
+}
+
+/**
+ * What the log is bound to: the pool (each call its own transaction) or one open transaction.
+ * `written` is called once events are stored: at once on the pool, and by the transaction's owner
+ * after it commits.
+ */
+export type EventLogScope =
+  | { readonly kind: "pool"; readonly written: () => void }
+  | { readonly kind: "transaction"; readonly written: () => void; readonly pool: Kysely<any> };
+
+/** How often an `expectedVersion: "any"` append recomputes its version after losing a race. */
+export const ANY_VERSION_ATTEMPTS = 100;
+
+interface EventRow {
+  event_id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  version: number;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  transaction_id: string;
+  sequence: string;
+  created_at: Date;
+}
+
+interface AppendRow {
+  head: number;
+  duplicates: number;
+  aggregate_id: string | null;
+  version: number | null;
+  transaction_id: string | null;
+  sequence: string | null;
+  created_at: Date | null;
+}
+
+const EVENT_COLUMNS = sql.raw(
+  "event_id::text, aggregate_type, aggregate_id::text, version, type, data, metadata, transaction_id::text, sequence::text, created_at",
+);
+
+/**
+ * The event log: append to a stream with optimistic concurrency, load a stream, read everything in
+ * commit order. It knows nothing of typed aggregates.
+ */
+export class EventLog {
+  private readonly events: RawBuilder<unknown>;
+  private readonly idType: RawBuilder<unknown>;
+
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly config: EventLogConfig,
+    private readonly scope: EventLogScope,
+  ) {
+    this.events = sql.id(config.schema, "events");
+    this.idType = sql.raw(config.aggregateIdType);
+  }
+
+  /**
+   * Appends events to a stream, all or none. With a numeric `expectedVersion` the stream must hold
+   * exactly that many events, or {@link ConcurrencyError} is thrown and nothing is written.
+   */
+  async append(
+    aggregateType: string,
+    aggregateId: string,
+    events: ReadonlyArray<NewEvent>,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    assertTypeString(aggregateType, "aggregate type");
+    assertAggregateId(aggregateId, this.config.aggregateIdType);
+    const expected = options.expectedVersion ?? "any";
+    assertExpectedVersion(expected);
+    const prepared = prepareEvents(events);
+    if (prepared.ids.length === 0) return this.appendNothing(aggregateType, aggregateId, expected);
+    const result = await this.withTypedIds(() =>
+      expected === "any"
+        ? this.appendAtAnyVersion(aggregateType, aggregateId, prepared)
+        : this.appendAtVersion(aggregateType, aggregateId, prepared, expected),
+    );
+    this.scope.written();
+    return result;
+  }
+
+  /** The events of one stream, by version; an empty array when the stream does not exist. */
+  async load(aggregateType: string, aggregateId: string, options: LoadOptions = {}): Promise<RecordedEvent[]> {
+    assertTypeString(aggregateType, "aggregate type");
+    assertAggregateId(aggregateId, this.config.aggregateIdType);
+    const from = optionalWholeNumber(options.fromVersion, "fromVersion");
+    const to = optionalWholeNumber(options.toVersion, "toVersion");
+    const limit = optionalWholeNumber(options.limit, "limit");
+    const backward = options.direction === "backward";
+    if (options.direction !== undefined && !backward && options.direction !== "forward") {
+      throw new InvalidArgumentError(`direction must be "forward" or "backward", got ${JSON.stringify(options.direction)}`);
+    }
+    const { rows } = await this.withTypedIds(() =>
+      sql<EventRow>`
+        select ${EVENT_COLUMNS} from ${this.events}
+        where aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}
+          ${from === undefined ? sql`` : sql`and version >= ${from}`}
+          ${to === undefined ? sql`` : sql`and version <= ${to}`}
+        order by version ${backward ? sql`desc` : sql`asc`}
+        ${limit === undefined ? sql`` : sql`limit ${limit}`}`.execute(this.db),
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  /** The number of events in a stream: its version (0 when it does not exist). */
+  async streamVersion(aggregateType: string, aggregateId: string): Promise<number> {
+    assertTypeString(aggregateType, "aggregate type");
+    assertAggregateId(aggregateId, this.config.aggregateIdType);
+    return this.withTypedIds(() => this.headOf(this.db, aggregateType, aggregateId));
+  }
+
+  /**
+   * A page of committed events in global commit order, after the cursor `after`. An event appears
+   * only once every transaction that started before its own has ended, so that no event committing
+   * late is ever passed over by a reader that has moved on.
+   */
+  async read(options: ReadOptions = {}): Promise<RecordedEvent[]> {
+    const after = decodePosition(options.after);
+    const limit = optionalWholeNumber(options.limit, "limit") ?? DEFAULT_READ_LIMIT;
+    const types = options.aggregateTypes;
+    types?.forEach((type) => assertTypeString(type, "aggregate type"));
+    if (types !== undefined && types.length === 0) return [];
+    const category =
+      types === undefined
+        ? sql``
+        : types.length === 1
+          ? sql`and aggregate_type = ${types[0]}`
+          : sql`and aggregate_type = any(${[...types]}::text[])`;
+    const { rows } = await sql<EventRow>`
+      select ${EVENT_COLUMNS} from ${this.events}
+      where (transaction_id, sequence) > (${after.transactionId.toString()}::xid8, ${after.sequence.toString()}::bigint)
+        and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ${category}
+      order by transaction_id, sequence
+      limit ${limit}`.execute(this.db);
+    return rows.map(toRecordedEvent);
+  }
+
+  /** Every committed event after `after`, in commit order, fetched a page at a time. */
+  async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent, void, undefined> {
+    const limit = optionalWholeNumber(options.pageSize, "pageSize") ?? DEFAULT_READ_LIMIT;
+    let after = options.after;
+    for (;;) {
+      const page = await this.read({ aggregateTypes: options.aggregateTypes, after, limit });
+      yield* page;
+      const last = page.at(-1);
+      if (last === undefined || page.length < limit) return;
+      after = last.position;
+    }
+  }
+
+  private async appendNothing(aggregateType: string, aggregateId: string, expected: ExpectedVersion): Promise<AppendResult> {
+    const version = await this.withTypedIds(() => this.headOf(this.db, aggregateType, aggregateId));
+    if (expected !== "any" && version !== expected) {
+      throw new ConcurrencyError(aggregateType, aggregateId, expected, version);
+    }
+    return { version, events: [] };
+  }
+
+  private async appendAtVersion(
+    aggregateType: string,
+    aggregateId: string,
+    prepared: PreparedEvents,
+    expected: number,
+  ): Promise<AppendResult> {
+    for (;;) {
+      try {
+        return await this.insert(aggregateType, aggregateId, prepared, expected);
+      } catch (error) {
+        if (!isVersionTaken(error)) throw error;
+        // Inside a transaction the failed statement has aborted it: ask the pool for the version.
+        // On the pool, running the statement again reports the winner's version or, when the
+        // winner stored these very events, returns them: a retried append is not a conflict.
+        if (this.scope.kind === "transaction") {
+          const actual = await this.headOf(this.scope.pool, aggregateType, aggregateId);
+          throw new ConcurrencyError(aggregateType, aggregateId, expected, actual);
+        }
+      }
+    }
+  }
+
+  private async appendAtAnyVersion(aggregateType: string, aggregateId: string, prepared: PreparedEvents): Promise<AppendResult> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= ANY_VERSION_ATTEMPTS; attempt++) {
+      try {
+        return await this.inSavepoint(() => this.insert(aggregateType, aggregateId, prepared, "any"));
+      } catch (error) {
+        if (!isVersionTaken(error)) throw error;
+        lastError = error;
+      }
+    }
+    const actual = await this.headOf(this.db, aggregateType, aggregateId);
+    throw Object.assign(new ConcurrencyError(aggregateType, aggregateId, "any", actual), { cause: lastError });
+  }
+
+  /** Runs `work` so that its failure leaves an enclosing transaction usable. */
+  private async inSavepoint<T>(work: () => Promise<T>): Promise<T> {
+    if (this.scope.kind === "pool") return work();
+    await sql`savepoint meowmx_append`.execute(this.db);
+    try {
+      const result = await work();
+      await sql`release savepoint meowmx_append`.execute(this.db);
+      return result;
+    } catch (error) {
+      await sql`rollback to savepoint meowmx_append`.execute(this.db);
+      throw error;
+    }
+  }
+
+  /**
+   * One statement: read the stream's head, look for the given event ids, and insert the batch at the
+   * following versions when the head is as expected. A concurrent writer of the same versions makes
+   * the unique (stream, version) key fail, which the caller turns into a conflict.
+   */
+  private async insert(
+    aggregateType: string,
+    aggregateId: string,
+    prepared: PreparedEvents,
+    expected: ExpectedVersion,
+  ): Promise<AppendResult> {
+    const stream = sql`aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}`;
+    const duplicates = prepared.idsGiven
+      ? sql`(select count(*)::int from ${this.events} where ${stream} and event_id in (select event_id from input))`
+      : sql`0`;
+    const versionMatches = expected === "any" ? sql`true` : sql`head.version = ${expected}::int`;
+    const { rows } = await sql<AppendRow>`
+      with input as (
+        select x.value ->> 'type' as type, x.value -> 'data' as data, x.value -> 'metadata' as metadata,
+               (x.value ->> 'id')::uuid as event_id, x.n::int as n
+        from jsonb_array_elements(${prepared.json}::jsonb) with ordinality as x(value, n)
+      ), head as (
+        select coalesce((select version from ${this.events} where ${stream} order by version desc limit 1), 0) as version,
+               ${duplicates} as duplicates
+      ), inserted as (
+        insert into ${this.events} (aggregate_type, aggregate_id, version, type, data, metadata, event_id)
+        select ${aggregateType}, ${aggregateId}::${this.idType}, head.version + input.n, input.type, input.data,
+               input.metadata, input.event_id
+        from head, input
+        where ${versionMatches} and head.duplicates = 0
+        order by input.n
+        returning aggregate_id::text, version, transaction_id::text, sequence::text, created_at
+      )
+      select head.version as head, head.duplicates, inserted.* from head left join inserted on true
+      order by inserted.version`.execute(this.db);
+    const first = rows[0];
+    if (first === undefined) throw new Error("append statement returned no row");
+    if (first.version === null) {
+      if (first.duplicates > 0) return this.alreadyStored(aggregateType, aggregateId, prepared, first.head);
+      throw new ConcurrencyError(aggregateType, aggregateId, expected, first.head);
+    }
+    const events = rows.map((row, index): RecordedEvent => {
+      const event = prepared.events[index]!;
+      return {
+        id: prepared.ids[index]!,
+        aggregateType,
+        aggregateId: row.aggregate_id!,
+        version: row.version!,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata ?? {},
+        position: encodePosition({ transactionId: BigInt(row.transaction_id!), sequence: BigInt(row.sequence!) }),
+        createdAt: row.created_at!,
+      };
+    });
+    return { version: events.at(-1)!.version, events };
+  }
+
+  /** A repeated append of events already in the stream settles to the stored events. */
+  private async alreadyStored(
+    aggregateType: string,
+    aggregateId: string,
+    prepared: PreparedEvents,
+    head: number,
+  ): Promise<AppendResult> {
+    const { rows } = await sql<EventRow>`
+      select ${EVENT_COLUMNS} from ${this.events}
+      where aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}
+        and event_id = any(${prepared.ids}::uuid[])
+      order by version`.execute(this.db);
+    if (rows.length !== prepared.ids.length) {
+      throw new InvalidEventError(
+        `${rows.length} of the ${prepared.ids.length} events are already stored in ${aggregateType}/${aggregateId}: ` +
+          "a retried append must repeat the same events",
+      );
+    }
+    return { version: head, events: rows.map(toRecordedEvent) };
+  }
+
+  private async headOf(db: Kysely<any>, aggregateType: string, aggregateId: string): Promise<number> {
+    const { rows } = await sql<{ version: number }>`
+      select coalesce((select version from ${this.events}
+        where aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}
+        order by version desc limit 1), 0) as version`.execute(db);
+    return rows[0]?.version ?? 0;
+  }
+
+  /** Reports an id that PostgreSQL cannot cast to the id column's type as bad input. */
+  private async withTypedIds<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isBadValueForType(error)) {
+        throw new InvalidEventError(
+          `aggregate id does not fit the aggregate id type ${this.config.aggregateIdType}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+function isVersionTaken(error: unknown): boolean {
+  return sqlStateOf(error) === SQLSTATE.uniqueViolation;
+}
+
+function optionalWholeNumber(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${name} must be a whole number >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    version: row.version,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    position: encodePosition({ transactionId: BigInt(row.transaction_id), sequence: BigInt(row.sequence) }),
+    createdAt: row.created_at,
+  };
+}

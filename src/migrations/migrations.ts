@@ -1,0 +1,90 @@
+import { quoteIdentifier } from "../database/identifiers.js";
+
+/** What a migration's statements are written for. */
+export interface MigrationTarget {
+  /** The schema meowmx's tables live in. */
+  readonly schema: string;
+  /** The SQL type of aggregate ids, checked by `assertTypeName`. */
+  readonly aggregateIdType: string;
+}
+
+/** One versioned step of the schema, as plain SQL statements. */
+export interface MeowmxMigration {
+  /** Sorts the migrations; recorded in the migration table once applied. */
+  readonly name: string;
+  readonly statements: (target: MigrationTarget) => string[];
+}
+
+/**
+ * Every migration, oldest first. A released migration is never edited: changes come as new entries,
+ * so that databases created by older versions upgrade step by step.
+ */
+export const MIGRATIONS: ReadonlyArray<MeowmxMigration> = [
+  {
+    name: "0001_event_log",
+    statements: ({ schema, aggregateIdType }) => {
+      const s = quoteIdentifier(schema);
+      return [
+        // The primary key is the global commit order that readers scan; the unique key carries the
+        // optimistic concurrency check and loads by stream. No other index is paid for on append but
+        // the category one.
+        `create table ${s}.events (
+  sequence bigint generated always as identity,
+  transaction_id xid8 not null default pg_current_xact_id(),
+  aggregate_type text not null,
+  aggregate_id ${aggregateIdType} not null,
+  version integer not null check (version > 0),
+  type text not null,
+  data jsonb not null,
+  metadata jsonb not null default '{}',
+  event_id uuid not null,
+  created_at timestamptz not null default now(),
+  primary key (transaction_id, sequence),
+  unique (aggregate_type, aggregate_id, version)
+)`,
+        `create index events_category_idx on ${s}.events (aggregate_type, transaction_id, sequence)`,
+        `create view ${s}.streams as
+  select aggregate_type, aggregate_id, max(version) as version, min(created_at) as created_at, max(created_at) as updated_at
+  from ${s}.events group by aggregate_type, aggregate_id`,
+        `create table ${s}.snapshots (
+  aggregate_type text not null,
+  aggregate_id ${aggregateIdType} not null,
+  version integer not null,
+  schema_key text not null,
+  state jsonb not null,
+  created_at timestamptz not null default now(),
+  primary key (aggregate_type, aggregate_id)
+)`,
+        `create table ${s}.subscriptions (
+  name text not null,
+  partition integer not null,
+  partitions integer not null,
+  transaction_id xid8 not null default '0',
+  sequence bigint not null default 0,
+  owner text,
+  lease_until timestamptz,
+  last_error text,
+  updated_at timestamptz not null default now(),
+  primary key (name, partition)
+)`,
+        `create table ${s}.parked_events (
+  subscription text not null,
+  transaction_id xid8 not null,
+  sequence bigint not null,
+  error text not null,
+  attempts integer not null,
+  parked_at timestamptz not null default now(),
+  primary key (subscription, transaction_id, sequence)
+)`,
+        `create table ${s}.projection_states (
+  name text not null,
+  key text not null,
+  state jsonb not null,
+  position text not null,
+  updated_at timestamptz not null default now(),
+  primary key (name, key)
+)`,
+      ];
+    },
+  },
+];

@@ -1,0 +1,14 @@
+/** Waits `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The delay before the first retry, and the most any retry waits, in milliseconds. */
+export const DEFAULT_BACKOFF = { baseMs: 2, capMs: 1000 } as const;
+
+/**
+ * Exponential backoff with full jitter: a random delay between 0 and `base * 2^(attempt-1)`, capped.
+ * Randomness spreads retrying writers apart so that they stop colliding.
+ */
+export function backoffDelay(attempt: number, backoff: { baseMs: number; capMs: number } = DEFAULT_BACKOFF): number {
+  const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.random() * ceiling;
+}

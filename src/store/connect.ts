@@ -1,0 +1,76 @@
+import type { PGlite } from "@electric-sql/pglite";
+import type pg from "pg";
+import { type BackendTarget, notifyChannel, openBackend, readAggregateIdType, sendNotify } from "../database/backend.js";
+import { assertSchemaName, assertTypeName } from "../database/identifiers.js";
+import { InvalidArgumentError } from "../errors.js";
+import { CommitNotifier } from "../event-store/commit-notifier.js";
+import { CONSOLE_LOGGER, type Logger } from "../logger.js";
+import { migrate } from "../migrations/migrate.js";
+import { Store } from "./store.js";
+
+/** The schema meowmx's tables live in unless `schema` says otherwise. */
+export const DEFAULT_SCHEMA = "meowmx";
+/** The SQL type of aggregate ids unless `aggregateIdType` says otherwise. */
+export const DEFAULT_AGGREGATE_ID_TYPE = "text";
+
+/** Options of {@link connect}. Give at most one of `dataDir`, `pglite`, `connectionString` and `pool`. */
+export interface ConnectConfig {
+  /** Embedded PGlite kept in this folder ("memory://" for memory only). */
+  readonly dataDir?: string;
+  /** An embedded PGlite instance to use; it stays open when the store closes. */
+  readonly pglite?: PGlite;
+  /** A PostgreSQL connection string; the store opens and closes its own pool. */
+  readonly connectionString?: string;
+  /** An existing pg.Pool; it stays open when the store closes. */
+  readonly pool?: pg.Pool;
+  /** The schema of meowmx's tables; default {@link DEFAULT_SCHEMA}. */
+  readonly schema?: string;
+  /** Whether to create or upgrade the tables on connect; default true. */
+  readonly migrate?: boolean;
+  /** The SQL type of aggregate ids when the tables are created: "text", "uuid", "char(20)"...; default "text". */
+  readonly aggregateIdType?: string;
+  /** Where background work reports; default warnings and errors to the console. */
+  readonly logger?: Logger;
+}
+
+/**
+ * Opens an event store. With no options it uses `MEOWMX_DATABASE_URL` or `DATABASE_URL` when set,
+ * and an embedded in-memory PGlite otherwise.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "meowmx";
+ * const store = await connect();                                          // embedded, in memory
+ * const onDisk = await connect({ dataDir: "./.meowmx" });                  // embedded, kept on disk
+ * const server = await connect({ connectionString: process.env.DATABASE_URL });
+ * await Promise.all([store.close(), onDisk.close(), server.close()]);
+ * ```
+ */
+export async function connect(config: ConnectConfig = {}): Promise<Store> {
+  const schema = assertSchemaName(config.schema ?? DEFAULT_SCHEMA);
+  const configuredIdType = assertTypeName(config.aggregateIdType ?? DEFAULT_AGGREGATE_ID_TYPE);
+  const logger = config.logger ?? CONSOLE_LOGGER;
+  const backend = await openBackend(resolveTarget(config));
+  try {
+    if (config.migrate ?? true) await migrate(backend.db, { schema, aggregateIdType: configuredIdType });
+    const aggregateIdType = (await readAggregateIdType(backend.db, schema)) ?? configuredIdType;
+    const channel = notifyChannel(schema);
+    const broadcast = backend.kind === "postgres" ? () => sendNotify(backend.db, channel) : undefined;
+    const notifier = new CommitNotifier(broadcast, (error) => logger.warn("could not notify subscribers", { error }));
+    return new Store({ backend, target: { schema, aggregateIdType }, notifier, logger });
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+}
+
+function resolveTarget(config: ConnectConfig): BackendTarget {
+  const given = (["dataDir", "pglite", "connectionString", "pool"] as const).filter((key) => config[key] !== undefined);
+  if (given.length > 1) throw new InvalidArgumentError(`give only one of ${given.join(", ")}`);
+  if (config.pool !== undefined) return { kind: "postgres", pool: config.pool };
+  if (config.connectionString !== undefined) return { kind: "postgres", connectionString: config.connectionString };
+  if (config.pglite !== undefined) return { kind: "pglite", instance: config.pglite };
+  if (config.dataDir !== undefined) return { kind: "pglite", dataDir: config.dataDir };
+  const url = process.env.MEOWMX_DATABASE_URL || process.env.DATABASE_URL;
+  return url ? { kind: "postgres", connectionString: url } : { kind: "pglite" };
+}

@@ -1,0 +1,109 @@
+import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
+import type { Backend } from "../database/backend.js";
+import type { CommitNotifier } from "../event-store/commit-notifier.js";
+import { EventLog, type EventLogConfig } from "../event-store/event-log.js";
+import type { Logger } from "../logger.js";
+import { migrate, migrationSql } from "../migrations/migrate.js";
+import type { MigrationTarget } from "../migrations/migrations.js";
+import { backoffDelay, sleep } from "../retry.js";
+import { Session } from "./session.js";
+
+/** Options of `store.transaction`. */
+export interface TransactionOptions {
+  /** How many times the function runs when it keeps failing with a ConcurrencyError; default 1. */
+  readonly maxAttempts?: number;
+}
+
+/** A session bound to one database transaction: what `store.transaction` passes to its function. */
+export class TransactionSession extends Session {}
+
+/** What a store is made of; built by `connect`. */
+export interface StoreParts {
+  readonly backend: Backend;
+  readonly target: MigrationTarget;
+  readonly notifier: CommitNotifier;
+  readonly logger: Logger;
+}
+
+/**
+ * An event store: the event log on one database, transactions over it, and the workers it runs.
+ * Made by {@link connect}.
+ */
+export class Store extends Session {
+  private readonly logConfig: EventLogConfig;
+  private closed = false;
+
+  constructor(private readonly parts: StoreParts) {
+    const logConfig = { schema: parts.target.schema, aggregateIdType: parts.target.aggregateIdType };
+    super(new EventLog(parts.backend.db, logConfig, { kind: "pool", written: () => parts.notifier.committed() }), parts.backend.db);
+    this.logConfig = logConfig;
+  }
+
+  /** "pglite" for the embedded database, "postgres" for a server. */
+  get backendKind(): Backend["kind"] {
+    return this.parts.backend.kind;
+  }
+
+  /** The schema holding meowmx's tables. */
+  get schema(): string {
+    return this.parts.target.schema;
+  }
+
+  /**
+   * Runs `fn` in one database transaction: appends to several streams, repositories and the user's
+   * own tables (`tx.db`) commit or roll back together. With `maxAttempts > 1` the whole function
+   * runs again when it fails with a {@link ConcurrencyError}.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * await store.transaction(async (tx) => {
+   *   await tx.append("account", "a", [{ type: "Debited", data: { amount: 5 } }], { expectedVersion: "any" });
+   *   await tx.append("account", "b", [{ type: "Credited", data: { amount: 5 } }], { expectedVersion: "any" });
+   * }, { maxAttempts: 5 });
+   * ```
+   */
+  async transaction<T>(fn: (tx: TransactionSession) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const maxAttempts = options.maxAttempts ?? 1;
+    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
+      throw new InvalidArgumentError(`maxAttempts must be a whole number >= 1, got ${String(maxAttempts)}`);
+    }
+    for (let attempt = 1; ; attempt++) {
+      let wrote = false;
+      try {
+        const result = await this.parts.backend.db.transaction().execute((trx) => {
+          const log = new EventLog(trx, this.logConfig, {
+            kind: "transaction",
+            written: () => (wrote = true),
+            pool: this.parts.backend.db,
+          });
+          return fn(new TransactionSession(log, trx));
+        });
+        if (wrote) this.parts.notifier.committed();
+        return result;
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
+        await sleep(backoffDelay(attempt));
+      }
+    }
+  }
+
+  /** Creates or upgrades meowmx's tables; idempotent and safe when many processes call it at once. */
+  async migrate(): Promise<void> {
+    await migrate(this.parts.backend.db, this.parts.target);
+  }
+
+  /** The DDL that `migrate()` applies, for teams that run their own migrations. */
+  migrationSql(): string {
+    return migrationSql(this.parts.target);
+  }
+
+  /** Stops every worker this store started, then closes the connections it opened. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.parts.notifier.drained();
+    await this.parts.backend.close();
+  }
+}
