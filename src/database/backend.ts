@@ -59,10 +59,28 @@ export async function sendNotify(db: Kysely<any>, channel: string): Promise<void
   await sql`select pg_notify(${channel}, '')`.execute(db);
 }
 
-/** The SQL type of the events table's aggregate_id column, or undefined when the table does not exist. */
-export async function readAggregateIdType(db: Kysely<any>, schema: string): Promise<string | undefined> {
-  const { rows } = await sql<{ type: string }>`
-    select format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
+/**
+ * The events table's aggregate_id type: `declared` as written in DDL ("character varying(8)") and
+ * `cast`, the same type without its length, for casting parameters. An explicit cast to
+ * `varchar(8)` would cut a long id short; a cast to `varchar` lets the column refuse it.
+ */
+export interface AggregateIdType {
+  readonly declared: string;
+  readonly cast: string;
+}
+
+/** Reads the aggregate id type of an existing events table; undefined when there is none yet. */
+export async function readAggregateIdType(db: Kysely<any>, schema: string): Promise<AggregateIdType | undefined> {
+  const { rows } = await sql<{ declared: string; cast: string }>`
+    select format_type(a.atttypid, a.atttypmod) as declared, format('%I.%I', n.nspname, t.typname) as cast
+    from pg_attribute a join pg_type t on t.oid = a.atttypid join pg_namespace n on n.oid = t.typnamespace
     where a.attrelid = to_regclass(${`"${schema}".events`}) and a.attname = 'aggregate_id'`.execute(db);
-  return rows[0]?.type;
+  return rows[0];
+}
+
+/** The aggregate id type that a configured type name will give once the tables are created. */
+export function configuredAggregateIdType(declared: string): AggregateIdType {
+  const base = declared.replace(/\s*\(.*\)$/, "");
+  // Without a length, "char" and "character" mean char(1); bpchar is the same type with no limit.
+  return { declared, cast: base === "char" || base === "character" ? "bpchar" : base };
 }

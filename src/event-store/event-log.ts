@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { ConcurrencyError, InvalidArgumentError, InvalidEventError } from "../errors.js";
+import type { AggregateIdType } from "../database/backend.js";
 import { isBadValueForType, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
 import {
   type AppendOptions,
@@ -25,8 +26,8 @@ import {
 export interface EventLogConfig {
   /** The schema holding the tables. */
   readonly schema: string;
-  /** The SQL type of the `aggregate_id` column, as the database reports it. */
-  readonly aggregateIdType: string;
+  /** The type of the `aggregate_id` column. */
+  readonly aggregateIdType: AggregateIdType;
 }
 
 /**
@@ -82,7 +83,7 @@ export class EventLog {
     private readonly scope: EventLogScope,
   ) {
     this.events = sql.id(config.schema, "events");
-    this.idType = sql.raw(config.aggregateIdType);
+    this.idType = sql.raw(config.aggregateIdType.cast);
   }
 
   /**
@@ -96,7 +97,7 @@ export class EventLog {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     assertTypeString(aggregateType, "aggregate type");
-    assertAggregateId(aggregateId, this.config.aggregateIdType);
+    assertAggregateId(aggregateId, this.config.aggregateIdType.declared);
     const expected = options.expectedVersion ?? "any";
     assertExpectedVersion(expected);
     const prepared = prepareEvents(events);
@@ -113,7 +114,7 @@ export class EventLog {
   /** The events of one stream, by version; an empty array when the stream does not exist. */
   async load(aggregateType: string, aggregateId: string, options: LoadOptions = {}): Promise<RecordedEvent[]> {
     assertTypeString(aggregateType, "aggregate type");
-    assertAggregateId(aggregateId, this.config.aggregateIdType);
+    assertAggregateId(aggregateId, this.config.aggregateIdType.declared);
     const from = optionalWholeNumber(options.fromVersion, "fromVersion");
     const to = optionalWholeNumber(options.toVersion, "toVersion");
     const limit = optionalWholeNumber(options.limit, "limit");
@@ -136,7 +137,7 @@ export class EventLog {
   /** The number of events in a stream: its version (0 when it does not exist). */
   async streamVersion(aggregateType: string, aggregateId: string): Promise<number> {
     assertTypeString(aggregateType, "aggregate type");
-    assertAggregateId(aggregateId, this.config.aggregateIdType);
+    assertAggregateId(aggregateId, this.config.aggregateIdType.declared);
     return this.withTypedIds(() => this.headOf(this.db, aggregateType, aggregateId));
   }
 
@@ -332,7 +333,7 @@ export class EventLog {
     } catch (error) {
       if (isBadValueForType(error)) {
         throw new InvalidEventError(
-          `aggregate id does not fit the aggregate id type ${this.config.aggregateIdType}: ${(error as Error).message}`,
+          `aggregate id does not fit the aggregate id type ${this.config.aggregateIdType.declared}: ${(error as Error).message}`,
           { cause: error },
         );
       }

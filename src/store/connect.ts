@@ -1,6 +1,13 @@
 import type { PGlite } from "@electric-sql/pglite";
 import type pg from "pg";
-import { type BackendTarget, notifyChannel, openBackend, readAggregateIdType, sendNotify } from "../database/backend.js";
+import {
+  type BackendTarget,
+  configuredAggregateIdType,
+  notifyChannel,
+  openBackend,
+  readAggregateIdType,
+  sendNotify,
+} from "../database/backend.js";
 import { assertSchemaName, assertTypeName } from "../database/identifiers.js";
 import { InvalidArgumentError } from "../errors.js";
 import { CommitNotifier } from "../event-store/commit-notifier.js";
@@ -53,11 +60,11 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
   const backend = await openBackend(resolveTarget(config));
   try {
     if (config.migrate ?? true) await migrate(backend.db, { schema, aggregateIdType: configuredIdType });
-    const aggregateIdType = (await readAggregateIdType(backend.db, schema)) ?? configuredIdType;
+    const aggregateIdType = (await readAggregateIdType(backend.db, schema)) ?? configuredAggregateIdType(configuredIdType);
     const channel = notifyChannel(schema);
     const broadcast = backend.kind === "postgres" ? () => sendNotify(backend.db, channel) : undefined;
     const notifier = new CommitNotifier(broadcast, (error) => logger.warn("could not notify subscribers", { error }));
-    return new Store({ backend, target: { schema, aggregateIdType }, notifier, logger });
+    return new Store({ backend, target: { schema, aggregateIdType: configuredIdType }, aggregateIdType, notifier, logger });
   } catch (error) {
     await backend.close();
     throw error;

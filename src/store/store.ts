@@ -1,5 +1,5 @@
 import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
-import type { Backend } from "../database/backend.js";
+import type { AggregateIdType, Backend } from "../database/backend.js";
 import type { CommitNotifier } from "../event-store/commit-notifier.js";
 import { EventLog, type EventLogConfig } from "../event-store/event-log.js";
 import type { Logger } from "../logger.js";
@@ -20,7 +20,10 @@ export class TransactionSession extends Session {}
 /** What a store is made of; built by `connect`. */
 export interface StoreParts {
   readonly backend: Backend;
+  /** What `migrate()` creates. */
   readonly target: MigrationTarget;
+  /** The aggregate id type of the tables as they are. */
+  readonly aggregateIdType: AggregateIdType;
   readonly notifier: CommitNotifier;
   readonly logger: Logger;
 }
@@ -34,7 +37,7 @@ export class Store extends Session {
   private closed = false;
 
   constructor(private readonly parts: StoreParts) {
-    const logConfig = { schema: parts.target.schema, aggregateIdType: parts.target.aggregateIdType };
+    const logConfig = { schema: parts.target.schema, aggregateIdType: parts.aggregateIdType };
     super(new EventLog(parts.backend.db, logConfig, { kind: "pool", written: () => parts.notifier.committed() }), parts.backend.db);
     this.logConfig = logConfig;
   }

@@ -1,0 +1,97 @@
+import { expect, it } from "vitest";
+import { ConcurrencyError, type NewEvent } from "../../src/index.js";
+import { describePostgres } from "../support/backends.js";
+
+const event = (type: string): NewEvent => ({ type, data: { type } });
+
+/** A promise with its resolve function, to hold a transaction open until the test says so. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+describePostgres("event log under concurrency", ({ newStore }) => {
+  it("lets exactly one of 20 parallel appends with the same expected version win", async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [event("Created")], { expectedVersion: 0 });
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => store.append("order", "o-1", [event(`Writer${i}`), event(`Writer${i}b`)], { expectedVersion: 1 })),
+    );
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(19);
+    for (const error of lost) {
+      expect(error).toBeInstanceOf(ConcurrencyError);
+      expect(error).toMatchObject({ expectedVersion: 1, actualVersion: 3 });
+    }
+    const stream = await store.load("order", "o-1");
+    expect(stream.map((e) => e.version)).toEqual([1, 2, 3]);
+    expect(stream[1]!.type.replace(/b$/, "")).toBe(stream[2]!.type.replace(/b$/, ""));
+  });
+
+  it('stores all of 20 parallel appends with "any", at versions 1..20 without gap or repeat', async () => {
+    const store = await newStore();
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.append("order", "o-1", [event(`W${i}`)])));
+    const versions = results.map((r) => r.version).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const stream = await store.load("order", "o-1");
+    expect(stream.map((e) => e.version)).toEqual(versions);
+    expect(new Set(stream.map((e) => e.type)).size).toBe(20);
+  });
+
+  it('stores parallel "any" appends made inside transactions', async () => {
+    const store = await newStore();
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        store.transaction(async (tx) => {
+          await tx.append("order", "o-1", [event(`W${i}`)]);
+          await tx.append("audit", "a-1", [event(`A${i}`)]);
+        }),
+      ),
+    );
+    expect((await store.load("order", "o-1")).map((e) => e.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(await store.load("audit", "a-1")).toHaveLength(12);
+  });
+
+  it("never lets a reader pass an event whose transaction commits after a later one", async () => {
+    const store = await newStore();
+    const [before] = (await store.append("order", "o-0", [event("Before")])).events;
+    const holdA = gate();
+    const appendedA = gate();
+    const transactionA = store.transaction(async (tx) => {
+      await tx.append("order", "o-A", [event("A")]);
+      appendedA.open();
+      await holdA.opened;
+    });
+    await appendedA.opened;
+    await store.append("order", "o-B", [event("B")]);
+    // A is open: its event is invisible, and B (committed, but after A began) is held back.
+    expect(await store.load("order", "o-A")).toEqual([]);
+    expect((await store.read()).map((e) => e.type)).toEqual(["Before"]);
+    expect(await store.read({ after: before!.position })).toEqual([]);
+    holdA.open();
+    await transactionA;
+    const after = await store.read({ after: before!.position });
+    expect(after.map((e) => e.type)).toEqual(["A", "B"]);
+    expect(after[0]!.position < after[1]!.position).toBe(true);
+  });
+
+  it("keeps a rolled-back transaction's events from every reader", async () => {
+    const store = await newStore();
+    const hold = gate();
+    const appended = gate();
+    const doomed = store.transaction(async (tx) => {
+      await tx.append("order", "o-1", [event("Doomed")]);
+      appended.open();
+      await hold.opened;
+      throw new Error("roll back");
+    });
+    await appended.opened;
+    await store.append("order", "o-2", [event("Kept")]);
+    hold.open();
+    await expect(doomed).rejects.toThrow("roll back");
+    expect((await store.read()).map((e) => e.type)).toEqual(["Kept"]);
+  });
+});
