@@ -6,3 +6,5 @@ export * from "./event-store/position.js";
 export * from "./store/connect.js";
 export * from "./store/session.js";
 export * from "./store/store.js";
+export * from "./aggregates/define-aggregate.js";
+export * from "./command-handling/repository.js";

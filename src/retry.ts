@@ -2,7 +2,7 @@
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The delay before the first retry, and the most any retry waits, in milliseconds. */
-export const DEFAULT_BACKOFF = { baseMs: 2, capMs: 1000 } as const;
+export const DEFAULT_BACKOFF = { baseMs: 5, capMs: 1000 } as const;
 
 /**
  * Exponential backoff with full jitter: a random delay between 0 and `base * 2^(attempt-1)`, capped.

@@ -37,10 +37,10 @@ export interface EventLogConfig {
  */
 export type EventLogScope =
   | { readonly kind: "pool"; readonly written: () => void }
-  | { readonly kind: "transaction"; readonly written: () => void; readonly pool: Kysely<any> };
+  | { readonly kind: "transaction"; readonly written: () => void };
 
-/** How often an `expectedVersion: "any"` append recomputes its version after losing a race. */
-export const ANY_VERSION_ATTEMPTS = 100;
+/** How often an append statement runs again after losing a race for its versions. */
+export const MAX_APPEND_ATTEMPTS = 100;
 
 interface EventRow {
   event_id: string;
@@ -93,7 +93,7 @@ export class EventLog {
   async append(
     aggregateType: string,
     aggregateId: string,
-    events: ReadonlyArray<NewEvent>,
+    events: ReadonlyArray<NewEvent<string, unknown>>,
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     assertTypeString(aggregateType, "aggregate type");
@@ -102,11 +102,7 @@ export class EventLog {
     assertExpectedVersion(expected);
     const prepared = prepareEvents(events);
     if (prepared.ids.length === 0) return this.appendNothing(aggregateType, aggregateId, expected);
-    const result = await this.withTypedIds(() =>
-      expected === "any"
-        ? this.appendAtAnyVersion(aggregateType, aggregateId, prepared)
-        : this.appendAtVersion(aggregateType, aggregateId, prepared, expected),
-    );
+    const result = await this.withTypedIds(() => this.appendAtVersion(aggregateType, aggregateId, prepared, expected));
     this.scope.written();
     return result;
   }
@@ -189,43 +185,32 @@ export class EventLog {
     return { version, events: [] };
   }
 
+  /**
+   * Runs the append statement until it settles. When it loses a race for the same versions, it runs
+   * again and then sees the winner: with a numeric expected version that is a ConcurrencyError (or,
+   * when the winner stored these very events, their stored copies: a retry is not a conflict); with
+   * "any", the next free versions.
+   */
   private async appendAtVersion(
     aggregateType: string,
     aggregateId: string,
     prepared: PreparedEvents,
-    expected: number,
+    expected: ExpectedVersion,
   ): Promise<AppendResult> {
-    for (;;) {
-      try {
-        return await this.insert(aggregateType, aggregateId, prepared, expected);
-      } catch (error) {
-        if (!isVersionTaken(error)) throw error;
-        // Inside a transaction the failed statement has aborted it: ask the pool for the version.
-        // On the pool, running the statement again reports the winner's version or, when the
-        // winner stored these very events, returns them: a retried append is not a conflict.
-        if (this.scope.kind === "transaction") {
-          const actual = await this.headOf(this.scope.pool, aggregateType, aggregateId);
-          throw new ConcurrencyError(aggregateType, aggregateId, expected, actual);
-        }
-      }
-    }
-  }
-
-  private async appendAtAnyVersion(aggregateType: string, aggregateId: string, prepared: PreparedEvents): Promise<AppendResult> {
     let lastError: unknown;
-    for (let attempt = 1; attempt <= ANY_VERSION_ATTEMPTS; attempt++) {
+    for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
       try {
-        return await this.inSavepoint(() => this.insert(aggregateType, aggregateId, prepared, "any"));
+        return await this.inSavepoint(() => this.insert(aggregateType, aggregateId, prepared, expected));
       } catch (error) {
-        if (!isVersionTaken(error)) throw error;
+        if (sqlStateOf(error) !== SQLSTATE.uniqueViolation) throw error;
         lastError = error;
       }
     }
     const actual = await this.headOf(this.db, aggregateType, aggregateId);
-    throw Object.assign(new ConcurrencyError(aggregateType, aggregateId, "any", actual), { cause: lastError });
+    throw Object.assign(new ConcurrencyError(aggregateType, aggregateId, expected, actual), { cause: lastError });
   }
 
-  /** Runs `work` so that its failure leaves an enclosing transaction usable. */
+  /** Runs `work` so that its failure leaves an enclosing transaction usable, to run it again or go on. */
   private async inSavepoint<T>(work: () => Promise<T>): Promise<T> {
     if (this.scope.kind === "pool") return work();
     await sql`savepoint meowmx_append`.execute(this.db);
@@ -340,10 +325,6 @@ export class EventLog {
       throw error;
     }
   }
-}
-
-function isVersionTaken(error: unknown): boolean {
-  return sqlStateOf(error) === SQLSTATE.uniqueViolation;
 }
 
 function optionalWholeNumber(value: unknown, name: string): number | undefined {

@@ -16,7 +16,7 @@ export interface PreparedEvents {
   readonly ids: string[];
   /** Whether any id was given by the caller, so that the append must look for it in the stream. */
   readonly idsGiven: boolean;
-  readonly events: ReadonlyArray<NewEvent>;
+  readonly events: ReadonlyArray<NewEvent<string, unknown>>;
 }
 
 /** Checks an aggregate type or event type: a non-empty, well-formed string of at most {@link MAX_TYPE_LENGTH}. */
@@ -58,12 +58,12 @@ export function assertExpectedVersion(value: unknown): asserts value is Expected
 }
 
 /** Checks every event and serialises the batch; throws before anything is written. */
-export function prepareEvents(events: ReadonlyArray<NewEvent>): PreparedEvents {
+export function prepareEvents(events: ReadonlyArray<NewEvent<string, unknown>>): PreparedEvents {
   if (!Array.isArray(events)) throw new InvalidEventError(`events must be an array, got ${describe(events)}`);
   const ids: string[] = [];
   const given = new Set<string>();
   const rows: Array<{ type: string; data: unknown; metadata: unknown; id: string }> = [];
-  events.forEach((event: NewEvent, index) => {
+  events.forEach((event: NewEvent<string, unknown>, index) => {
     const where = `event ${index}`;
     if (typeof event !== "object" || event === null) throw new InvalidEventError(`${where} is not an object`);
     const type: unknown = event.type;

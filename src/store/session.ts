@@ -1,4 +1,6 @@
 import type { Kysely } from "kysely";
+import type { Aggregate, EventSchemas } from "../aggregates/define-aggregate.js";
+import { Repository, type RepositoryContext } from "../command-handling/repository.js";
 import type { EventLog } from "../event-store/event-log.js";
 import type {
   AppendOptions,
@@ -15,11 +17,32 @@ import type {
  * store every call is its own transaction; on a transaction every call joins it.
  */
 export class Session {
+  protected readonly log: EventLog;
+  /** Kysely over the whole database (or the open transaction), for read models and other tables. */
+  readonly db: Kysely<any>;
+
   constructor(
-    protected readonly log: EventLog,
-    /** Kysely over the whole database (or the open transaction), for read models and other tables. */
-    readonly db: Kysely<any>,
-  ) {}
+    db: Kysely<any>,
+    private readonly context: RepositoryContext,
+  ) {
+    this.db = db;
+    this.log = context.log;
+  }
+
+  /**
+   * A repository of one aggregate: load, create, and update with automatic retry.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * import { Order } from "./order.js";
+   * const store = await connect();
+   * const { state, version } = await store.repository(Order).load("o-1");
+   * ```
+   */
+  repository<T extends string, E extends EventSchemas, S>(aggregate: Aggregate<T, E, S>): Repository<T, E, S> {
+    return new Repository(aggregate, this.context);
+  }
 
   /**
    * Appends events to the stream `aggregateType`/`aggregateId`, all or none.

@@ -1,6 +1,7 @@
 import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
 import type { AggregateIdType, Backend } from "../database/backend.js";
 import type { CommitNotifier } from "../event-store/commit-notifier.js";
+import { SnapshotStore } from "../command-handling/snapshots.js";
 import { EventLog, type EventLogConfig } from "../event-store/event-log.js";
 import type { Logger } from "../logger.js";
 import { migrate, migrationSql } from "../migrations/migrate.js";
@@ -16,6 +17,12 @@ export interface TransactionOptions {
 
 /** A session bound to one database transaction: what `store.transaction` passes to its function. */
 export class TransactionSession extends Session {}
+
+interface TransactionParts {
+  readonly log: EventLog;
+  readonly snapshots: SnapshotStore;
+  readonly session: TransactionSession;
+}
 
 /** What a store is made of; built by `connect`. */
 export interface StoreParts {
@@ -38,7 +45,13 @@ export class Store extends Session {
 
   constructor(private readonly parts: StoreParts) {
     const logConfig = { schema: parts.target.schema, aggregateIdType: parts.aggregateIdType };
-    super(new EventLog(parts.backend.db, logConfig, { kind: "pool", written: () => parts.notifier.committed() }), parts.backend.db);
+    const db = parts.backend.db;
+    super(db, {
+      log: new EventLog(db, logConfig, { kind: "pool", written: () => parts.notifier.committed() }),
+      snapshots: new SnapshotStore(db, logConfig.schema),
+      logger: parts.logger,
+      atomically: (work) => this.runTransaction((tx) => work(tx.log, tx.snapshots)),
+    });
     this.logConfig = logConfig;
   }
 
@@ -73,23 +86,31 @@ export class Store extends Session {
       throw new InvalidArgumentError(`maxAttempts must be a whole number >= 1, got ${String(maxAttempts)}`);
     }
     for (let attempt = 1; ; attempt++) {
-      let wrote = false;
       try {
-        const result = await this.parts.backend.db.transaction().execute((trx) => {
-          const log = new EventLog(trx, this.logConfig, {
-            kind: "transaction",
-            written: () => (wrote = true),
-            pool: this.parts.backend.db,
-          });
-          return fn(new TransactionSession(log, trx));
-        });
-        if (wrote) this.parts.notifier.committed();
-        return result;
+        return await this.runTransaction((tx) => fn(tx.session));
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
         await sleep(backoffDelay(attempt));
       }
     }
+  }
+
+  /** Runs `work` in one database transaction and tells subscribers once its events have committed. */
+  private async runTransaction<T>(work: (tx: TransactionParts) => Promise<T>): Promise<T> {
+    let wrote = false;
+    const result = await this.parts.backend.db.transaction().execute((trx) => {
+      const log = new EventLog(trx, this.logConfig, { kind: "transaction", written: () => (wrote = true) });
+      const snapshots = new SnapshotStore(trx, this.logConfig.schema);
+      const session = new TransactionSession(trx, {
+        log,
+        snapshots,
+        logger: this.parts.logger,
+        atomically: (inner) => inner(log, snapshots),
+      });
+      return work({ log, snapshots, session });
+    });
+    if (wrote) this.parts.notifier.committed();
+    return result;
   }
 
   /** Creates or upgrades meowmx's tables; idempotent and safe when many processes call it at once. */

@@ -1,0 +1,221 @@
+import { createHash } from "node:crypto";
+import { type Draft, freeze } from "immer";
+import { z } from "zod";
+import { EventValidationError, InvalidArgumentError, type ValidationIssue } from "../errors.js";
+import type { NewEvent, RecordedEvent } from "../event-store/events.js";
+import type { JsonObject } from "../json.js";
+import { foldWithImmer } from "./fold.js";
+
+/** Event schemas of an aggregate, by event type. */
+export type EventSchemas = Record<string, z.ZodType>;
+
+/** The recorded events of an aggregate: a union over its event types, with parsed data. */
+export type AggregateEvent<E extends EventSchemas> = {
+  [K in keyof E & string]: RecordedEvent<K, z.output<E[K]>>;
+}[keyof E & string];
+
+/** The events a command may return for an aggregate: a union over its event types. */
+export type AggregateNewEvent<E extends EventSchemas> = {
+  [K in keyof E & string]: NewEvent<K, z.output<E[K]>>;
+}[keyof E & string];
+
+/** One reducer per event type: mutate the draft, or return a new state. */
+export type Reducers<E extends EventSchemas, S> = {
+  [K in keyof E & string]: (draft: Draft<S>, data: z.output<E[K]>, event: RecordedEvent<K, z.output<E[K]>>) => S | void;
+};
+
+/** Builders of new events, one per event type, that validate their data at once. */
+export type EventBuilders<E extends EventSchemas> = {
+  [K in keyof E & string]: (data: z.input<E[K]>, metadata?: JsonObject) => NewEvent<K, z.output<E[K]>>;
+};
+
+/** What {@link defineAggregate} takes. */
+export interface AggregateConfig<T extends string, E extends EventSchemas, S> {
+  /** The category of its streams, e.g. "order". */
+  readonly type: T;
+  /** A zod schema per event type: the single source of the events' types. */
+  readonly events: E;
+  /** The state of a stream with no events. */
+  readonly initialState: S;
+  /** One pure reducer per event type. */
+  readonly evolve: Reducers<E, S>;
+  /** Write a snapshot of the state every this many events (in the append's transaction). */
+  readonly snapshotEvery?: number;
+  /** Bump to throw away every snapshot, e.g. when a reducer's meaning changes. Default 0. */
+  readonly snapshotVersion?: number;
+  /** Skip stored events of types the definition does not know, instead of failing the load. Default false. */
+  readonly ignoreUnknownEvents?: boolean;
+}
+
+/** A typed aggregate: event schemas, an initial state and pure reducers. Made by {@link defineAggregate}. */
+export interface Aggregate<T extends string = string, E extends EventSchemas = EventSchemas, S = unknown> {
+  readonly type: T;
+  readonly schemas: E;
+  readonly initialState: S;
+  /** The reducers it was defined with, by event type. */
+  readonly reducers: Reducers<E, S>;
+  /** Builders of new events that validate their data: `Order.events.OrderShipped({ trackingCode })`. */
+  readonly events: EventBuilders<E>;
+  readonly snapshotEvery: number | undefined;
+  readonly ignoreUnknownEvents: boolean;
+  /**
+   * A digest of everything a snapshot's meaning depends on: the schemas, the initial state, the
+   * reducers' source and `snapshotVersion`. A snapshot made under another key is never used.
+   */
+  readonly snapshotKey: string;
+  /** One pure step: the state after `event` (immer `produce`; the result is frozen). */
+  evolve(state: S, event: AggregateEvent<E>): S;
+  /** A pure fold of `events`, from `state` (default the initial state). */
+  fold(events: Iterable<AggregateEvent<E>>, state?: S): S;
+  /** Validates a stored event against its schema and returns it with parsed data. */
+  parseEvent(event: RecordedEvent): AggregateEvent<E> | undefined;
+  /** Validates a new event against its schema and returns it with parsed data. */
+  parseNewEvent(event: NewEvent<string, unknown>): AggregateNewEvent<E>;
+}
+
+/** The state type of an aggregate definition. */
+export type StateOf<A> = A extends Aggregate<any, any, infer S> ? S : never;
+/** The union of recorded events of an aggregate definition. */
+export type EventOf<A> = A extends Aggregate<any, infer E, any> ? AggregateEvent<E> : never;
+/** The union of new events of an aggregate definition. */
+export type NewEventOf<A> = A extends Aggregate<any, infer E, any> ? AggregateNewEvent<E> : never;
+
+// Events made by the builders are already valid: appending them does not parse them again.
+const validated = new WeakSet<object>();
+
+/** True when `event` was made by an aggregate's event builder, so its data is already parsed. */
+export function isValidatedEvent(event: object): boolean {
+  return validated.has(event);
+}
+
+/**
+ * Defines an aggregate from zod event schemas and immer reducers. Every event type needs a reducer,
+ * or the definition fails to compile and, at run time, to load.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { defineAggregate, type StateOf } from "meowmx";
+ *
+ * export const Order = defineAggregate({
+ *   type: "order",
+ *   events: {
+ *     OrderCreated: z.object({ customerId: z.string(), total: z.number().nonnegative() }),
+ *     OrderShipped: z.object({ trackingCode: z.string() }),
+ *   },
+ *   initialState: { status: "none" as "none" | "created" | "shipped", customerId: "", total: 0 },
+ *   evolve: {
+ *     OrderCreated: (draft, data) => {
+ *       draft.status = "created";
+ *       draft.customerId = data.customerId;
+ *       draft.total = data.total;
+ *     },
+ *     OrderShipped: (draft) => {
+ *       draft.status = "shipped";
+ *     },
+ *   },
+ * });
+ * type OrderState = StateOf<typeof Order>;
+ * ```
+ */
+export function defineAggregate<const T extends string, E extends EventSchemas, S>(
+  config: AggregateConfig<T, E, S>,
+): Aggregate<T, E, S> {
+  const { type, events: schemas, evolve: reducers } = config;
+  if (typeof type !== "string" || type.length === 0) throw new InvalidArgumentError("an aggregate needs a non-empty type");
+  const eventTypes = Object.keys(schemas);
+  const missing = eventTypes.filter((name) => typeof reducers[name] !== "function");
+  if (missing.length > 0) throw new InvalidArgumentError(`aggregate ${type} has no evolve handler for ${missing.join(", ")}`);
+  const extra = Object.keys(reducers).filter((name) => !(name in schemas));
+  if (extra.length > 0) throw new InvalidArgumentError(`aggregate ${type} has evolve handlers for undeclared events ${extra.join(", ")}`);
+  const snapshotEvery = config.snapshotEvery;
+  if (snapshotEvery !== undefined && (!Number.isSafeInteger(snapshotEvery) || snapshotEvery < 1)) {
+    throw new InvalidArgumentError(`snapshotEvery must be a whole number >= 1, got ${String(snapshotEvery)}`);
+  }
+  const initialState = freeze(structuredClone(config.initialState), true);
+  const ignoreUnknownEvents = config.ignoreUnknownEvents ?? false;
+
+  const step = (draft: Draft<S>, event: AggregateEvent<E>): S | void => {
+    const reducer = reducers[event.type] as ((d: Draft<S>, data: unknown, e: unknown) => S | void) | undefined;
+    if (reducer === undefined) throw new InvalidArgumentError(`aggregate ${type} has no event type ${String(event.type)}`);
+    return reducer(draft, event.data, event);
+  };
+
+  const parse = (eventType: string, data: unknown, where: { aggregateId?: string; version?: number }): unknown => {
+    const schema = schemas[eventType];
+    if (schema === undefined) {
+      throw new EventValidationError({
+        aggregateType: type,
+        ...where,
+        eventType,
+        issues: [{ path: [], code: "unknown_event_type", message: `${type} declares no event type ${JSON.stringify(eventType)}` }],
+      });
+    }
+    const result = schema.safeParse(data);
+    if (!result.success) {
+      throw new EventValidationError({ aggregateType: type, ...where, eventType, issues: toIssues(result.error) });
+    }
+    return result.data;
+  };
+
+  const builders = Object.fromEntries(
+    eventTypes.map((eventType) => [
+      eventType,
+      (data: unknown, metadata?: JsonObject) => {
+        const event = { type: eventType, data: parse(eventType, data, {}), ...(metadata === undefined ? {} : { metadata }) };
+        validated.add(event);
+        return event;
+      },
+    ]),
+  ) as EventBuilders<E>;
+
+  return {
+    type,
+    schemas,
+    initialState,
+    reducers,
+    events: builders,
+    snapshotEvery,
+    ignoreUnknownEvents,
+    snapshotKey: snapshotKeyOf(config),
+    evolve: (state, event) => foldWithImmer(state, [event], step),
+    fold: (events, state = initialState) => foldWithImmer(state, Array.isArray(events) ? events : [...events], step),
+    parseEvent(event) {
+      if (ignoreUnknownEvents && !(event.type in schemas)) return undefined;
+      const data = parse(event.type, event.data, { aggregateId: event.aggregateId, version: event.version });
+      return { ...event, data } as AggregateEvent<E>;
+    },
+    parseNewEvent(event) {
+      if (validated.has(event) && event.type in schemas) return event as AggregateNewEvent<E>;
+      const parsed = { ...event, data: parse(event.type, event.data, {}) };
+      validated.add(parsed);
+      return parsed as AggregateNewEvent<E>;
+    },
+  };
+}
+
+function toIssues(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((issue) => ({ path: issue.path, code: issue.code, message: issue.message }));
+}
+
+function snapshotKeyOf(config: {
+  snapshotVersion?: number;
+  events: EventSchemas;
+  initialState: unknown;
+  evolve: Record<string, unknown>;
+}): string {
+  const describe = (schema: z.ZodType): unknown => {
+    try {
+      return z.toJSONSchema(schema, { unrepresentable: "any", cycles: "ref" });
+    } catch {
+      return schema.def.type;
+    }
+  };
+  const shape = {
+    snapshotVersion: config.snapshotVersion ?? 0,
+    events: Object.entries(config.events).map(([name, schema]) => [name, describe(schema)]),
+    initialState: config.initialState,
+    reducers: Object.entries(config.evolve).map(([name, reducer]) => [name, String(reducer)]),
+  };
+  return createHash("sha256").update(JSON.stringify(shape)).digest("hex").slice(0, 24);
+}

@@ -1,0 +1,168 @@
+import { freeze } from "immer";
+import type {
+  Aggregate,
+  AggregateEvent,
+  AggregateNewEvent,
+  EventSchemas,
+} from "../aggregates/define-aggregate.js";
+import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
+import type { EventLog } from "../event-store/event-log.js";
+import type { RecordedEvent } from "../event-store/events.js";
+import { assertJson, type JsonObject } from "../json.js";
+import type { Logger } from "../logger.js";
+import { backoffDelay, sleep } from "../retry.js";
+import type { SnapshotStore } from "./snapshots.js";
+
+/** How many times `update` runs its function by default before giving up on conflicts. */
+export const DEFAULT_MAX_ATTEMPTS = 10;
+
+/** What a repository stands on: the log, the snapshots, and a way to write both atomically. */
+export interface RepositoryContext {
+  readonly log: EventLog;
+  readonly snapshots: SnapshotStore;
+  readonly logger: Logger;
+  /** Runs `work` in one transaction (or in the transaction already open). */
+  atomically<T>(work: (log: EventLog, snapshots: SnapshotStore) => Promise<T>): Promise<T>;
+}
+
+/** A stream's state as loaded. */
+export interface Loaded<S> {
+  readonly state: S;
+  /** How many events the stream holds (0 when it is empty). */
+  readonly version: number;
+}
+
+/** What `create` and `update` settle to. */
+export interface UpdateResult<S, Ev> extends Loaded<S> {
+  /** The events this call appended (none when the function returned nothing). */
+  readonly events: Ev[];
+  /** How many times the function ran. */
+  readonly attempts: number;
+}
+
+/** A command: given the current state, the events to append (one, several or none). */
+export type Command<S, N> = (state: S) => N | ReadonlyArray<N> | void | undefined | Promise<N | ReadonlyArray<N> | void | undefined>;
+
+/** Options of `update`. */
+export interface UpdateOptions {
+  /** How many times the function may run when other writers keep winning; default {@link DEFAULT_MAX_ATTEMPTS}. */
+  readonly maxAttempts?: number;
+  /** Stored on every appended event (each event's own metadata wins on a clash), e.g. correlationId. */
+  readonly metadata?: JsonObject;
+}
+
+/**
+ * Loads aggregates and runs commands against them with optimistic concurrency and automatic retry.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "meowmx";
+ * import { Order } from "./order.js";
+ * const store = await connect();
+ * const orders = store.repository(Order);
+ * await orders.create("o-1", () => Order.events.OrderCreated({ customerId: "c-1", total: 10 }));
+ * const { state, attempts } = await orders.update("o-1", (order) => {
+ *   if (order.status !== "created") throw new Error("cannot ship");
+ *   return Order.events.OrderShipped({ trackingCode: "X1" });
+ * });
+ * ```
+ */
+export class Repository<T extends string, E extends EventSchemas, S> {
+  constructor(
+    private readonly aggregate: Aggregate<T, E, S>,
+    private readonly context: RepositoryContext,
+  ) {}
+
+  /** The stream's state and version, from the latest snapshot (when the aggregate has them) and the events after it. */
+  async load(aggregateId: string): Promise<Loaded<S>> {
+    const { state, version } = await this.loadWithSnapshot(aggregateId);
+    return { state, version };
+  }
+
+  /** Runs `command` on a stream that must not exist yet; a ConcurrencyError when it does. */
+  async create(aggregateId: string, command: Command<S, AggregateNewEvent<E>>, options: Omit<UpdateOptions, "maxAttempts"> = {}): Promise<UpdateResult<S, AggregateEvent<E>>> {
+    const initial = { state: this.aggregate.initialState, version: 0, snapshotVersion: 0 };
+    const outcome = await this.attempt(aggregateId, initial, command, options.metadata);
+    return { ...outcome, attempts: 1 };
+  }
+
+  /**
+   * Loads the stream, runs `command` on its state and appends what it returns at the version it
+   * loaded. When another writer got there first, it reads the events it missed, runs `command` again
+   * on the newer state (after a jittered backoff), up to `maxAttempts` times; then it throws the last
+   * ConcurrencyError. Errors thrown by `command` pass through at once. `command` may run more than
+   * once, so it must be pure.
+   */
+  async update(aggregateId: string, command: Command<S, AggregateNewEvent<E>>, options: UpdateOptions = {}): Promise<UpdateResult<S, AggregateEvent<E>>> {
+    const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
+      throw new InvalidArgumentError(`maxAttempts must be a whole number >= 1, got ${String(maxAttempts)}`);
+    }
+    let current = await this.loadWithSnapshot(aggregateId);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await this.attempt(aggregateId, current, command, options.metadata);
+        return { ...outcome, attempts: attempt };
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
+        await sleep(backoffDelay(attempt));
+        current = { ...(await this.catchUp(aggregateId, current)), snapshotVersion: current.snapshotVersion };
+      }
+    }
+  }
+
+  private async attempt(
+    aggregateId: string,
+    current: Loaded<S> & { snapshotVersion: number },
+    command: Command<S, AggregateNewEvent<E>>,
+    metadata: JsonObject | undefined,
+  ): Promise<Omit<UpdateResult<S, AggregateEvent<E>>, "attempts">> {
+    const returned = await command(current.state);
+    const produced = returned === undefined ? [] : Array.isArray(returned) ? returned : [returned as AggregateNewEvent<E>];
+    if (produced.length === 0) return { state: current.state, version: current.version, events: [] };
+    const events = produced.map((event) => {
+      const parsed = this.aggregate.parseNewEvent(event);
+      return metadata === undefined ? parsed : { ...parsed, metadata: { ...metadata, ...parsed.metadata } };
+    });
+    const type = this.aggregate.type;
+    const every = this.aggregate.snapshotEvery;
+    const snapshotDue = every !== undefined && current.version + events.length - current.snapshotVersion >= every;
+    const write = async (log: EventLog, snapshots?: SnapshotStore) => {
+      const { version, events: recorded } = await log.append(type, aggregateId, events, { expectedVersion: current.version });
+      // The events were validated above: fold the stored copies with their parsed data.
+      const typed = recorded.map((event, i) => ({ ...event, data: events[i]!.data }) as AggregateEvent<E>);
+      const state = this.aggregate.fold(typed, current.state);
+      if (snapshots !== undefined) await this.writeSnapshot(snapshots, aggregateId, version, state);
+      return { state, version, events: typed };
+    };
+    return snapshotDue ? this.context.atomically(write) : write(this.context.log);
+  }
+
+  private async writeSnapshot(snapshots: SnapshotStore, aggregateId: string, version: number, state: S): Promise<void> {
+    try {
+      assertJson(state, `${this.aggregate.type} state`);
+    } catch (error) {
+      this.context.logger.warn(`no snapshot of ${this.aggregate.type}/${aggregateId}: the state is not JSON`, { error });
+      return;
+    }
+    await snapshots.write(this.aggregate.type, aggregateId, version, this.aggregate.snapshotKey, state);
+  }
+
+  private async loadWithSnapshot(aggregateId: string): Promise<Loaded<S> & { snapshotVersion: number }> {
+    const snapshot =
+      this.aggregate.snapshotEvery === undefined
+        ? undefined
+        : await this.context.snapshots.read(this.aggregate.type, aggregateId, this.aggregate.snapshotKey);
+    const start = snapshot === undefined ? { state: this.aggregate.initialState, version: 0 } : { state: freeze(snapshot.state as S, true), version: snapshot.version };
+    const caughtUp = await this.catchUp(aggregateId, start);
+    return { ...caughtUp, snapshotVersion: start.version };
+  }
+
+  /** The state after the events that follow `from.version`, read and validated. */
+  private async catchUp(aggregateId: string, from: Loaded<S>): Promise<Loaded<S>> {
+    const stored = await this.context.log.load(this.aggregate.type, aggregateId, { fromVersion: from.version + 1 });
+    if (stored.length === 0) return from;
+    const parsed = stored.flatMap((event: RecordedEvent) => this.aggregate.parseEvent(event) ?? []);
+    return { state: this.aggregate.fold(parsed, from.state), version: stored.at(-1)!.version };
+  }
+}

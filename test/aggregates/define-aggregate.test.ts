@@ -1,0 +1,152 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { defineAggregate, EventValidationError, InvalidArgumentError, type RecordedEvent } from "../../src/index.js";
+import { Counter, Order } from "../support/aggregates.js";
+
+let sequence = 0;
+/** A recorded event as the store would hand it over. */
+function recorded<T extends string, D>(type: T, data: D, version = ++sequence): RecordedEvent<T, D> {
+  return {
+    id: crypto.randomUUID(),
+    aggregateType: "counter",
+    aggregateId: "c-1",
+    version,
+    type,
+    data,
+    metadata: {},
+    position: "",
+    createdAt: new Date(0),
+  };
+}
+
+const counterEvent = fc.oneof(
+  fc.integer({ min: -1000, max: 1000 }).map((amount) => recorded("Added" as const, { amount })),
+  fc.constant(recorded("Reset" as const, {})),
+  fc.string({ maxLength: 5 }).map((tag) => recorded("Tagged" as const, { tag })),
+);
+
+/** The counter's meaning, written without immer, to check folds against. */
+function modelFold(events: ReadonlyArray<ReturnType<typeof recorded<string, any>>>) {
+  let state = { total: 0, count: 0, tags: [] as string[] };
+  for (const event of events) {
+    if (event.type === "Added") state = { ...state, total: state.total + event.data.amount, count: state.count + 1 };
+    if (event.type === "Reset") state = { total: 0, count: state.count + 1, tags: [...state.tags] };
+    if (event.type === "Tagged") state = { ...state, tags: [...state.tags, event.data.tag], count: state.count + 1 };
+  }
+  return state;
+}
+
+describe("defineAggregate", () => {
+  it("builds typed events that are validated at once", () => {
+    const event = Order.events.OrderCreated({ customerId: "c-1", total: 10 });
+    expect(event).toEqual({ type: "OrderCreated", data: { customerId: "c-1", total: 10 } });
+    const error = (() => {
+      try {
+        Order.events.OrderCreated({ customerId: "c-1", total: -1 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect(error).toMatchObject({ aggregateType: "order", eventType: "OrderCreated", code: "EVENT_VALIDATION" });
+    expect((error as EventValidationError).issues[0]).toMatchObject({ path: ["total"], code: "too_small" });
+    expect((error as Error).message).toMatch(/total: /);
+  });
+
+  it("refuses a definition with a missing or an extra reducer", () => {
+    const events = { A: z.object({}), B: z.object({}) };
+    expect(() =>
+      // @ts-expect-error B has no reducer
+      defineAggregate({ type: "x", events, initialState: {}, evolve: { A: () => {} } }),
+    ).toThrow(/no evolve handler for B/);
+    expect(() =>
+      defineAggregate({ type: "x", events, initialState: {}, evolve: { A: () => {}, B: () => {}, C: () => {} } as never }),
+    ).toThrow(InvalidArgumentError);
+    expect(() =>
+      defineAggregate({ type: "x", events, initialState: {}, evolve: { A: () => {}, B: () => {} }, snapshotEvery: 0 }),
+    ).toThrow(/snapshotEvery/);
+  });
+
+  it("evolves purely: frozen results, input untouched", () => {
+    const before = Counter.initialState;
+    expect(Object.isFrozen(before)).toBe(true);
+    const after = Counter.evolve(before, recorded("Tagged", { tag: "a" }));
+    expect(after).toEqual({ total: 0, count: 1, tags: ["a"] });
+    expect(before).toEqual({ total: 0, count: 0, tags: [] });
+    expect(Object.isFrozen(after) && Object.isFrozen(after.tags)).toBe(true);
+    const reset = Counter.evolve(after, recorded("Reset", {}));
+    expect(reset).toEqual({ total: 0, count: 2, tags: ["a"] });
+    expect(Object.isFrozen(reset.tags)).toBe(true);
+  });
+
+  it("folds like the model, whether reducers mutate or return, for any sequence", () => {
+    fc.assert(
+      fc.property(fc.array(counterEvent, { maxLength: 40 }), (events) => {
+        expect(Counter.fold(events)).toEqual(modelFold(events));
+      }),
+    );
+  });
+
+  it("folds in pieces to the same state as in one go", () => {
+    fc.assert(
+      fc.property(fc.array(counterEvent, { maxLength: 30 }), fc.nat(30), (events, cut) => {
+        const split = Math.min(cut, events.length);
+        const whole = Counter.fold(events);
+        const pieces = Counter.fold(events.slice(split), Counter.fold(events.slice(0, split)));
+        const steps = events.reduce((state, event) => Counter.evolve(state, event), Counter.initialState);
+        expect(pieces).toEqual(whole);
+        expect(steps).toEqual(whole);
+      }),
+    );
+  });
+
+  it("hands reducers the whole event as third argument", () => {
+    const seen: number[] = [];
+    const Versions = defineAggregate({
+      type: "v",
+      events: { Happened: z.object({}) },
+      initialState: { last: 0 },
+      evolve: {
+        Happened: (draft, _data, event) => {
+          seen.push(event.version);
+          draft.last = event.version;
+        },
+      },
+    });
+    expect(Versions.fold([recorded("Happened", {}, 1), recorded("Happened", {}, 2)])).toEqual({ last: 2 });
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it("validates stored events on parse, naming an unknown type unless told to ignore it", () => {
+    const good = { ...recorded("OrderShipped", { trackingCode: "T" }), aggregateType: "order" };
+    expect(Order.parseEvent(good)).toMatchObject({ type: "OrderShipped", data: { trackingCode: "T" } });
+    const bad = { ...recorded("OrderShipped", { trackingCode: 5 }, 7), aggregateType: "order" };
+    expect(() => Order.parseEvent(bad)).toThrow(EventValidationError);
+    expect(() => Order.parseEvent(bad)).toThrow(/at version 7/);
+    const unknown = { ...recorded("OrderLost", {}, 3), aggregateType: "order" };
+    expect(() => Order.parseEvent(unknown)).toThrow(/declares no event type "OrderLost"/);
+    const Lenient = defineAggregate({
+      type: "order",
+      events: Order.schemas,
+      initialState: Order.initialState,
+      evolve: Order.reducers,
+      ignoreUnknownEvents: true,
+    });
+    expect(Lenient.parseEvent(unknown)).toBeUndefined();
+  });
+
+  it("keys snapshots by everything their meaning depends on", () => {
+    const same = defineAggregate({ type: "counter", events: Counter.schemas, initialState: Counter.initialState, evolve: Counter.reducers });
+    const bumped = defineAggregate({ ...{ type: "counter", events: Counter.schemas, initialState: Counter.initialState, evolve: Counter.reducers }, snapshotVersion: 1 });
+    const otherSchema = defineAggregate({
+      type: "counter",
+      events: { ...Counter.schemas, Added: z.object({ amount: z.number() }) },
+      initialState: Counter.initialState,
+      evolve: Counter.reducers,
+    });
+    expect(same.snapshotKey).toBe(Counter.snapshotKey);
+    expect(bumped.snapshotKey).not.toBe(Counter.snapshotKey);
+    expect(otherSchema.snapshotKey).not.toBe(Counter.snapshotKey);
+  });
+});

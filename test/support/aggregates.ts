@@ -1,0 +1,59 @@
+import { z } from "zod";
+import { defineAggregate } from "../../src/index.js";
+
+/** The order of API.md, as tests use it. */
+export const Order = defineAggregate({
+  type: "order",
+  events: {
+    OrderCreated: z.object({ customerId: z.string(), total: z.number().nonnegative() }),
+    OrderShipped: z.object({ trackingCode: z.string() }),
+  },
+  initialState: { status: "none" as "none" | "created" | "shipped", customerId: "", total: 0 },
+  evolve: {
+    OrderCreated: (draft, data) => {
+      draft.status = "created";
+      draft.customerId = data.customerId;
+      draft.total = data.total;
+    },
+    OrderShipped: (draft) => {
+      draft.status = "shipped";
+    },
+  },
+});
+
+const counterEvents = {
+  Added: z.object({ amount: z.number().int() }),
+  Reset: z.object({}),
+  Tagged: z.object({ tag: z.string() }),
+};
+
+const counterInitialState = { total: 0, count: 0, tags: [] as string[] };
+
+/** A counter whose reducers mutate the draft or return a new state, to exercise both. */
+export const Counter = defineAggregate({
+  type: "counter",
+  events: counterEvents,
+  initialState: counterInitialState,
+  evolve: {
+    Added: (draft, data) => {
+      draft.total += data.amount;
+      draft.count += 1;
+    },
+    Reset: (draft) => ({ ...counterInitialState, count: draft.count + 1, tags: [...draft.tags] }),
+    Tagged: (draft, data) => {
+      draft.tags.push(data.tag);
+      draft.count += 1;
+    },
+  },
+});
+
+/** The same counter, taking a snapshot every `every` events. */
+export const snapshottingCounter = (every: number, snapshotVersion = 0) =>
+  defineAggregate({
+    type: "counter",
+    events: counterEvents,
+    initialState: counterInitialState,
+    evolve: Counter.reducers,
+    snapshotEvery: every,
+    snapshotVersion,
+  });
