@@ -132,8 +132,8 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
       }),
       { numRuns: 25 },
     );
-    const [{ count }] = await query<{ count: number }>(`select count(*)::int as count from "${store.schema}".snapshots`);
-    expect(count).toBeGreaterThan(0);
+    const [row] = await query<{ count: number }>(`select count(*)::int as count from "${store.schema}".snapshots`);
+    expect(row!.count).toBeGreaterThan(0);
   });
 
   it("loads from the latest snapshot and reads only the events after it", async () => {

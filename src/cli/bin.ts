@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { registerDemo } from "./commands/demo.js";
+import { registerEvents } from "./commands/events.js";
+import { registerMigrate } from "./commands/migrate.js";
+import { registerStreams } from "./commands/streams.js";
+import type { DatabaseOptions } from "./options.js";
+
+const program = new Command("meowmx")
+  .description("event sourcing on PostgreSQL: inspect and operate a meowmx event store")
+  .option("--url <url>", "PostgreSQL connection string (default MEOWMX_DATABASE_URL or DATABASE_URL)")
+  .option("--data-dir <dir>", "use the embedded PGlite database kept in this folder")
+  .option("--schema <name>", "the schema of meowmx's tables", "meowmx")
+  .showHelpAfterError()
+  .exitOverride();
+
+const global = (): DatabaseOptions => program.opts<DatabaseOptions>();
+for (const register of [registerMigrate, registerEvents, registerStreams, registerDemo]) register(program, global);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  console.error(`meowmx: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

@@ -1,0 +1,39 @@
+import type { Command } from "commander";
+import type { RecordedEvent } from "../../event-store/events.js";
+import { type DatabaseOptions, withStore } from "../options.js";
+import { positiveInteger } from "../parse.js";
+
+interface EventsOptions {
+  readonly type?: string[];
+  readonly id?: string;
+  readonly after?: string;
+  readonly limit: number;
+  readonly json?: boolean;
+}
+
+/** `meowmx events`: the log in commit order, or one stream, pretty or as JSON lines. */
+export function registerEvents(program: Command, global: () => DatabaseOptions): void {
+  program
+    .command("events")
+    .description("print events in commit order (or one stream with --type and --id)")
+    .option("--type <aggregateType...>", "only these categories")
+    .option("--id <aggregateId>", "only this stream (needs one --type)")
+    .option("--after <position>", "only events after this position")
+    .option("--limit <n>", "at most this many events", positiveInteger, 100)
+    .option("--json", "one JSON object per line")
+    .action(async (options: EventsOptions) => {
+      if (options.id !== undefined && options.type?.length !== 1) throw new Error("--id needs exactly one --type");
+      await withStore(global(), async (store) => {
+        const events =
+          options.id === undefined
+            ? await store.read({ aggregateTypes: options.type, after: options.after, limit: options.limit })
+            : await store.load(options.type![0]!, options.id, { limit: options.limit });
+        for (const event of events) console.log(options.json ? JSON.stringify(event) : formatEvent(event));
+      });
+    });
+}
+
+/** One event on one line: position, stream@version, type, data. */
+export function formatEvent(event: RecordedEvent): string {
+  return `${event.position}  ${event.aggregateType}/${event.aggregateId}@${event.version}  ${event.type}  ${JSON.stringify(event.data)}`;
+}

@@ -1,0 +1,8 @@
+import { InvalidArgumentError } from "commander";
+
+/** Parses a command-line number that must be a whole number of at least 1. */
+export function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`not a whole number >= 1: ${value}`);
+  return n;
+}
