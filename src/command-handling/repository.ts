@@ -5,7 +5,7 @@ import type {
   AggregateNewEvent,
   EventSchemas,
 } from "../aggregates/define-aggregate.js";
-import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
+import { ConcurrencyError, InvalidArgumentError, StreamNotFoundError } from "../errors.js";
 import type { EventLog } from "../event-store/event-log.js";
 import type { RecordedEvent } from "../event-store/events.js";
 import { assertJson, type JsonObject } from "../json.js";
@@ -77,6 +77,13 @@ export class Repository<T extends string, E extends EventSchemas, S> {
   async load(aggregateId: string): Promise<Loaded<S>> {
     const { state, version } = await this.loadWithSnapshot(aggregateId);
     return { state, version };
+  }
+
+  /** Like {@link load}, for a stream that must exist: a {@link StreamNotFoundError} when it is empty. */
+  async get(aggregateId: string): Promise<Loaded<S>> {
+    const loaded = await this.load(aggregateId);
+    if (loaded.version === 0) throw new StreamNotFoundError(this.aggregate.type, aggregateId);
+    return loaded;
   }
 
   /** Runs `command` on a stream that must not exist yet; a ConcurrencyError when it does. */

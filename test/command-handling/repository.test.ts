@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { ConcurrencyError, EventValidationError, InvalidArgumentError } from "../../src/index.js";
+import { ConcurrencyError, EventValidationError, InvalidArgumentError, StreamNotFoundError } from "../../src/index.js";
 import { Counter, Order, snapshottingCounter } from "../support/aggregates.js";
 import { describeEachBackend } from "../support/backends.js";
 
@@ -10,6 +10,9 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
   it("loads an empty stream as the initial state at version 0", async () => {
     const store = await newStore();
     expect(await store.repository(Order).load("o-1")).toEqual({ state: Order.initialState, version: 0 });
+    const error = await store.repository(Order).get("o-1").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamNotFoundError);
+    expect(error).toMatchObject({ aggregateType: "order", aggregateId: "o-1", code: "STREAM_NOT_FOUND" });
   });
 
   it("creates a stream once, then updates it", async () => {
@@ -25,6 +28,7 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
     });
     expect(shipped).toMatchObject({ version: 2, attempts: 1, state: { status: "shipped", total: 10 } });
     expect(await orders.load("o-1")).toEqual({ state: shipped.state, version: 2 });
+    expect(await orders.get("o-1")).toEqual({ state: shipped.state, version: 2 });
   });
 
   it("passes domain errors through on the first attempt, and writes nothing for nothing", async () => {
