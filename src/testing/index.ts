@@ -1,0 +1,3 @@
+export * from "./arbitraries.js";
+export * from "./check-aggregate.js";
+export * from "./given.js";

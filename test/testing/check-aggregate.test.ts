@@ -1,0 +1,60 @@
+import { checkAggregate } from "meowmx/testing";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { defineAggregate } from "../../src/index.js";
+import { Counter, Order } from "../support/aggregates.js";
+
+const events = { Added: z.object({ n: z.number().int() }) };
+
+describe("checkAggregate", () => {
+  it("passes for well-behaved aggregates", () => {
+    checkAggregate(Order);
+    checkAggregate(Counter);
+  });
+
+  it("catches a reducer that keeps shared state", () => {
+    const seen: number[] = [];
+    const Leaky = defineAggregate({
+      type: "leaky",
+      events,
+      initialState: { total: 0 },
+      evolve: {
+        Added: (draft, data) => {
+          seen.push(data.n);
+          draft.total = seen.length;
+        },
+      },
+    });
+    expect(() => checkAggregate(Leaky)).toThrow(/checkAggregate\(leaky\): evolve must be deterministic[\s\S]*Counterexample/);
+  });
+
+  it("catches a state that JSON cannot carry", () => {
+    const Dated = defineAggregate({
+      type: "dated",
+      events,
+      initialState: { at: null as Date | null },
+      evolve: {
+        Added: (draft) => {
+          draft.at = new Date(0);
+        },
+      },
+    });
+    expect(() => checkAggregate(Dated)).toThrow(/JSON round trip[\s\S]*\.at is a Date, not a plain object/);
+  });
+
+  it("catches a reducer that throws on a valid event, unless declared", () => {
+    const Strict = defineAggregate({
+      type: "strict",
+      events,
+      initialState: { total: 0 },
+      evolve: {
+        Added: (draft, data) => {
+          if (data.n < 0) throw new Error("negative");
+          draft.total += data.n;
+        },
+      },
+    });
+    expect(() => checkAggregate(Strict)).toThrow(/must accept every schema-valid event[\s\S]*negative/);
+    checkAggregate(Strict, { mayThrow: ["Added"] });
+  });
+});
