@@ -1,0 +1,149 @@
+/**
+ * `npm run bench`: meowmx against raw INSERTs on the same PostgreSQL, each workload on a fresh
+ * schema, with a warm-up and several repetitions; prints medians, spreads and ratios, and writes
+ * bench/results/latest.json. DATABASE_URL picks the server (default the local one).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import pg from "pg";
+import { z } from "zod";
+import { connect, defineAggregate, type Store } from "../src/index.js";
+
+const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3);
+const CONNECTIONS = 8;
+const payload = { customerId: "customer-0001", sku: "SKU-12345-ABCDE", quantity: 3, price: 129.99, note: "x".repeat(150) };
+
+const Item = defineAggregate({
+  type: "item",
+  events: { Added: z.object({ customerId: z.string(), sku: z.string(), quantity: z.number(), price: z.number(), note: z.string() }) },
+  initialState: { count: 0, total: 0 },
+  evolve: {
+    Added: (draft, data) => {
+      draft.count += 1;
+      draft.total += data.quantity * data.price;
+    },
+  },
+});
+
+interface Row {
+  workload: string;
+  unit: string;
+  meowmx: Measure;
+  raw?: Measure;
+  target?: string;
+}
+interface Measure {
+  median: number;
+  min: number;
+  max: number;
+}
+
+const schemaName = () => `bench_${randomBytes(4).toString("hex")}`;
+
+async function withStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
+  const store = await connect({ pool, schema: schemaName() });
+  try {
+    return await work(store);
+  } finally {
+    await store.db.schema.dropSchema(store.schema).cascade().execute();
+    await store.close();
+    await pool.end();
+  }
+}
+
+async function withRawTable<T>(work: (pool: pg.Pool, table: string) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
+  const table = schemaName();
+  await pool.query(`create table ${table} (id bigserial primary key, stream text not null, version int not null, type text not null, data jsonb not null, unique (stream, version))`);
+  try {
+    return await work(pool, table);
+  } finally {
+    await pool.query(`drop table ${table}`);
+    await pool.end();
+  }
+}
+
+/** Runs `count` jobs over `workers` concurrent loops; resolves to the elapsed seconds. */
+async function concurrently(count: number, workers: number, job: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next < count) await job(next++);
+  }));
+  return (performance.now() - started) / 1000;
+}
+
+async function repeat(run: () => Promise<number>): Promise<Measure> {
+  await run(); // warm-up
+  const values: number[] = [];
+  for (let i = 0; i < REPETITIONS; i++) values.push(await run());
+  values.sort((a, b) => a - b);
+  return { median: values[Math.floor(values.length / 2)]!, min: values[0]!, max: values.at(-1)! };
+}
+
+async function w1(): Promise<Row> {
+  const n = 3000;
+  const meowmx = await repeat(() =>
+    withStore(async (store) => n / (await concurrently(n, CONNECTIONS, (i) => store.append("item", `s-${i}`, [{ type: "Added", data: payload }], { expectedVersion: 0 })))),
+  );
+  const raw = await repeat(() =>
+    withRawTable(async (pool, table) =>
+      n / (await concurrently(n, CONNECTIONS, (i) => pool.query(`insert into ${table} (stream, version, type, data) values ($1, 1, 'Added', $2)`, [`s-${i}`, payload]))),
+    ),
+  );
+  return { workload: "W1 one-event appends to new streams, 8 connections", unit: "events/s", meowmx, raw, target: ">= 0.7x raw" };
+}
+
+async function w2(): Promise<Row> {
+  const appends = 300;
+  const batch = Array.from({ length: 100 }, () => ({ type: "Added", data: payload }));
+  const meowmx = await repeat(() =>
+    withStore(async (store) => (appends * 100) / (await concurrently(appends, CONNECTIONS, (i) => store.append("item", `s-${i}`, batch, { expectedVersion: 0 })))),
+  );
+  const raw = await repeat(() =>
+    withRawTable(async (pool, table) =>
+      (appends * 100) /
+      (await concurrently(appends, CONNECTIONS, (i) =>
+        pool.query(`insert into ${table} (stream, version, type, data) select $1, v, 'Added', $2 from generate_series(1, 100) v`, [`s-${i}`, payload]),
+      )),
+    ),
+  );
+  return { workload: "W2 100-event appends, 8 connections", unit: "events/s", meowmx, raw, target: ">= 0.5x raw" };
+}
+
+async function w3(events: number, snapshotEvery: number | undefined): Promise<Row> {
+  const aggregate = snapshotEvery === undefined ? Item : defineAggregate({ type: "item", events: Item.schemas, initialState: Item.initialState, evolve: Item.reducers, snapshotEvery });
+  const meowmx = await withStore(async (store) => {
+    const items = store.repository(aggregate);
+    for (let written = 0; written < events; written += 100) {
+      await items.update("hot", () => Array.from({ length: 100 }, () => Item.events.Added(payload)));
+    }
+    return repeat(async () => {
+      const started = performance.now();
+      const { version } = await items.load("hot");
+      if (version !== events) throw new Error(`loaded ${version} events, expected ${events}`);
+      return performance.now() - started;
+    });
+  });
+  return {
+    workload: `W3 load and fold a ${events.toLocaleString("en")}-event stream${snapshotEvery === undefined ? "" : `, snapshot every ${snapshotEvery}`}`,
+    unit: "ms",
+    meowmx,
+  };
+}
+
+const format = (m: Measure | undefined, unit: string) =>
+  m === undefined ? "" : `${m.median.toFixed(unit === "ms" ? 2 : 0)} (${m.min.toFixed(unit === "ms" ? 2 : 0)}–${m.max.toFixed(unit === "ms" ? 2 : 0)})`;
+
+const rows: Row[] = [];
+for (const workload of [w1, w2, () => w3(1000, undefined), () => w3(10_000, undefined), () => w3(10_000, 100)]) {
+  const row = await workload();
+  rows.push(row);
+  const ratio = row.raw === undefined ? "" : `  ${(row.meowmx.median / row.raw.median).toFixed(2)}x raw`;
+  console.log(`${row.workload}: meowmx ${format(row.meowmx, row.unit)} ${row.unit}${row.raw ? `, raw ${format(row.raw, row.unit)}` : ""}${ratio}${row.target ? `  [target ${row.target}]` : ""}`);
+}
+await mkdir(new URL("./results/", import.meta.url), { recursive: true });
+await writeFile(new URL("./results/latest.json", import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), repetitions: REPETITIONS, rows }, null, 2)}\n`);
+console.log("written to bench/results/latest.json (median and min–max of the repetitions)");
