@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from "./errors.js";
+
 /** Waits `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -8,7 +10,14 @@ export const DEFAULT_BACKOFF = { baseMs: 5, capMs: 1000 } as const;
  * Exponential backoff with full jitter: a random delay between 0 and `base * 2^(attempt-1)`, capped.
  * Randomness spreads retrying writers apart so that they stop colliding.
  */
-export function backoffDelay(attempt: number, backoff: { baseMs: number; capMs: number } = DEFAULT_BACKOFF): number {
-  const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.max(0, attempt - 1));
+export function backoffDelay(attempt: number): number {
+  const ceiling = Math.min(DEFAULT_BACKOFF.capMs, DEFAULT_BACKOFF.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.random() * ceiling;
+}
+
+/** Checks a `maxAttempts` option: a whole number of at least 1. */
+export function assertMaxAttempts(value: unknown): asserts value is number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`maxAttempts must be a whole number >= 1, got ${String(value)}`);
+  }
 }

@@ -83,11 +83,6 @@ export type NewEventOf<A> = A extends Aggregate<any, infer E, any> ? AggregateNe
 // Events made by the builders are already valid: appending them does not parse them again.
 const validated = new WeakSet<object>();
 
-/** True when `event` was made by an aggregate's event builder, so its data is already parsed. */
-export function isValidatedEvent(event: object): boolean {
-  return validated.has(event);
-}
-
 /**
  * Defines an aggregate from zod event schemas and immer reducers. Every event type needs a reducer,
  * or the definition fails to compile and, at run time, to load.

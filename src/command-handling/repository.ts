@@ -5,12 +5,12 @@ import type {
   AggregateNewEvent,
   EventSchemas,
 } from "../aggregates/define-aggregate.js";
-import { ConcurrencyError, InvalidArgumentError, StreamNotFoundError } from "../errors.js";
+import { ConcurrencyError, StreamNotFoundError } from "../errors.js";
 import type { EventLog } from "../event-store/event-log.js";
 import type { RecordedEvent } from "../event-store/events.js";
 import { assertJson, type JsonObject } from "../json.js";
 import type { Logger } from "../logger.js";
-import { backoffDelay, sleep } from "../retry.js";
+import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
 import type { SnapshotStore } from "./snapshots.js";
 
 /** How many times `update` runs its function by default before giving up on conflicts. */
@@ -102,9 +102,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
    */
   async update(aggregateId: string, command: Command<S, AggregateNewEvent<E>>, options: UpdateOptions = {}): Promise<UpdateResult<S, AggregateEvent<E>>> {
     const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
-      throw new InvalidArgumentError(`maxAttempts must be a whole number >= 1, got ${String(maxAttempts)}`);
-    }
+    assertMaxAttempts(maxAttempts);
     let current = await this.loadWithSnapshot(aggregateId);
     for (let attempt = 1; ; attempt++) {
       try {

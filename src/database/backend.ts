@@ -8,8 +8,6 @@ export interface Backend {
   readonly kind: "pglite" | "postgres";
   /** The Kysely instance over the whole database. */
   readonly db: Kysely<any>;
-  /** The pg pool, on PostgreSQL. */
-  readonly pool?: pg.Pool;
   /** Ends what this backend opened (not what the caller passed in). */
   close(): Promise<void>;
 }
@@ -30,7 +28,7 @@ export async function openBackend(target: BackendTarget): Promise<Backend> {
     // Kysely ends the pool it is given on destroy; a pool the caller passed in stays theirs.
     const dialectPool = owned ? pool : { connect: () => pool.connect(), end: async () => {} };
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: dialectPool as pg.Pool }) });
-    return { kind: "postgres", db, pool, close: () => db.destroy() };
+    return { kind: "postgres", db, close: () => db.destroy() };
   }
   const { PGlite } = await import("@electric-sql/pglite");
   const { PGliteDialect } = await import("kysely-pglite-dialect");

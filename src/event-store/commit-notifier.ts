@@ -6,7 +6,7 @@
  */
 export class CommitNotifier {
   private readonly listeners = new Set<() => void>();
-  private sending = false;
+  private inFlight: Promise<void> | undefined;
   private pending = false;
 
   constructor(
@@ -17,7 +17,12 @@ export class CommitNotifier {
   /** Called after events have committed. */
   committed(): void {
     for (const listener of this.listeners) listener();
-    if (this.broadcast !== undefined) void this.flush(this.broadcast);
+    if (this.broadcast === undefined) return;
+    if (this.inFlight !== undefined) {
+      this.pending = true;
+      return;
+    }
+    this.inFlight = this.flush(this.broadcast).finally(() => (this.inFlight = undefined));
   }
 
   /** Calls `listener` after every local commit of events; returns the function that stops it. */
@@ -28,15 +33,10 @@ export class CommitNotifier {
 
   /** Resolves once no broadcast is in flight, so that closing the pool loses none. */
   async drained(): Promise<void> {
-    while (this.sending) await new Promise((resolve) => setTimeout(resolve, 1));
+    await this.inFlight;
   }
 
   private async flush(broadcast: () => Promise<void>): Promise<void> {
-    if (this.sending) {
-      this.pending = true;
-      return;
-    }
-    this.sending = true;
     try {
       do {
         this.pending = false;
@@ -44,8 +44,6 @@ export class CommitNotifier {
       } while (this.pending);
     } catch (error) {
       this.onError(error);
-    } finally {
-      this.sending = false;
     }
   }
 }

@@ -121,20 +121,13 @@ export class EventLog {
     const { rows } = await this.withTypedIds(() =>
       sql<EventRow>`
         select ${EVENT_COLUMNS} from ${this.events}
-        where aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}
+        where ${this.isStream(aggregateType, aggregateId)}
           ${from === undefined ? sql`` : sql`and version >= ${from}`}
           ${to === undefined ? sql`` : sql`and version <= ${to}`}
         order by version ${backward ? sql`desc` : sql`asc`}
         ${limit === undefined ? sql`` : sql`limit ${limit}`}`.execute(this.db),
     );
     return rows.map(toRecordedEvent);
-  }
-
-  /** The number of events in a stream: its version (0 when it does not exist). */
-  async streamVersion(aggregateType: string, aggregateId: string): Promise<number> {
-    assertTypeString(aggregateType, "aggregate type");
-    assertAggregateId(aggregateId, this.config.aggregateIdType.declared);
-    return this.withTypedIds(() => this.headOf(this.db, aggregateType, aggregateId));
   }
 
   /**
@@ -178,7 +171,7 @@ export class EventLog {
   }
 
   private async appendNothing(aggregateType: string, aggregateId: string, expected: ExpectedVersion): Promise<AppendResult> {
-    const version = await this.withTypedIds(() => this.headOf(this.db, aggregateType, aggregateId));
+    const version = await this.withTypedIds(() => this.headOf(aggregateType, aggregateId));
     if (expected !== "any" && version !== expected) {
       throw new ConcurrencyError(aggregateType, aggregateId, expected, version);
     }
@@ -206,7 +199,7 @@ export class EventLog {
         lastError = error;
       }
     }
-    const actual = await this.headOf(this.db, aggregateType, aggregateId);
+    const actual = await this.headOf(aggregateType, aggregateId);
     throw Object.assign(new ConcurrencyError(aggregateType, aggregateId, expected, actual), { cause: lastError });
   }
 
@@ -235,7 +228,7 @@ export class EventLog {
     prepared: PreparedEvents,
     expected: ExpectedVersion,
   ): Promise<AppendResult> {
-    const stream = sql`aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}`;
+    const stream = this.isStream(aggregateType, aggregateId);
     const duplicates = prepared.idsGiven
       ? sql`(select count(*)::int from ${this.events} where ${stream} and event_id in (select event_id from input))`
       : sql`0`;
@@ -246,8 +239,7 @@ export class EventLog {
                (x.value ->> 'id')::uuid as event_id, x.n::int as n
         from jsonb_array_elements(${prepared.json}::jsonb) with ordinality as x(value, n)
       ), head as (
-        select coalesce((select version from ${this.events} where ${stream} order by version desc limit 1), 0) as version,
-               ${duplicates} as duplicates
+        select ${this.headOfStream(aggregateType, aggregateId)} as version, ${duplicates} as duplicates
       ), inserted as (
         insert into ${this.events} (aggregate_type, aggregate_id, version, type, data, metadata, event_id)
         select ${aggregateType}, ${aggregateId}::${this.idType}, head.version + input.n, input.type, input.data,
@@ -291,8 +283,7 @@ export class EventLog {
   ): Promise<AppendResult> {
     const { rows } = await sql<EventRow>`
       select ${EVENT_COLUMNS} from ${this.events}
-      where aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}
-        and event_id = any(${prepared.ids}::uuid[])
+      where ${this.isStream(aggregateType, aggregateId)} and event_id = any(${prepared.ids}::uuid[])
       order by version`.execute(this.db);
     if (rows.length !== prepared.ids.length) {
       throw new InvalidEventError(
@@ -303,12 +294,19 @@ export class EventLog {
     return { version: head, events: rows.map(toRecordedEvent) };
   }
 
-  private async headOf(db: Kysely<any>, aggregateType: string, aggregateId: string): Promise<number> {
-    const { rows } = await sql<{ version: number }>`
-      select coalesce((select version from ${this.events}
-        where aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}
-        order by version desc limit 1), 0) as version`.execute(db);
+  private async headOf(aggregateType: string, aggregateId: string): Promise<number> {
+    const { rows } = await sql<{ version: number }>`select ${this.headOfStream(aggregateType, aggregateId)} as version`.execute(this.db);
     return rows[0]?.version ?? 0;
+  }
+
+  /** SQL that is true for the rows of one stream. */
+  private isStream(aggregateType: string, aggregateId: string): RawBuilder<boolean> {
+    return sql`aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}`;
+  }
+
+  /** SQL for a stream's version: one descent of the (stream, version) index, 0 for no stream. */
+  private headOfStream(aggregateType: string, aggregateId: string): RawBuilder<number> {
+    return sql`coalesce((select version from ${this.events} where ${this.isStream(aggregateType, aggregateId)} order by version desc limit 1), 0)`;
   }
 
   /** Reports an id that PostgreSQL cannot cast to the id column's type as bad input. */

@@ -30,8 +30,3 @@ export function decodePosition(cursor: string | undefined): LogPosition {
   if (!PATTERN.test(cursor)) throw new InvalidArgumentError(`not a meowmx position: ${JSON.stringify(cursor)}`);
   return { transactionId: BigInt(`0x${cursor.slice(0, WIDTH)}`), sequence: BigInt(`0x${cursor.slice(WIDTH + 1)}`) };
 }
-
-/** Orders two cursors: negative when `a` comes first, 0 when equal, positive when `b` does. */
-export function comparePositions(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

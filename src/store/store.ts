@@ -1,4 +1,4 @@
-import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
+import { ConcurrencyError } from "../errors.js";
 import type { AggregateIdType, Backend } from "../database/backend.js";
 import type { CommitNotifier } from "../event-store/commit-notifier.js";
 import { SnapshotStore } from "../command-handling/snapshots.js";
@@ -6,7 +6,7 @@ import { EventLog, type EventLogConfig } from "../event-store/event-log.js";
 import type { Logger } from "../logger.js";
 import { migrate, migrationSql } from "../migrations/migrate.js";
 import type { MigrationTarget } from "../migrations/migrations.js";
-import { backoffDelay, sleep } from "../retry.js";
+import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
 import { Session } from "./session.js";
 
 /** Options of `store.transaction`. */
@@ -82,9 +82,7 @@ export class Store extends Session {
    */
   async transaction<T>(fn: (tx: TransactionSession) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const maxAttempts = options.maxAttempts ?? 1;
-    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
-      throw new InvalidArgumentError(`maxAttempts must be a whole number >= 1, got ${String(maxAttempts)}`);
-    }
+    assertMaxAttempts(maxAttempts);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.runTransaction((tx) => fn(tx.session));

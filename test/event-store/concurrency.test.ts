@@ -1,14 +1,29 @@
 import { expect, it } from "vitest";
-import { ConcurrencyError, type NewEvent } from "../../src/index.js";
+import { ConcurrencyError, type NewEvent, type Store, type TransactionSession } from "../../src/index.js";
 import { describePostgres } from "../support/backends.js";
 
 const event = (type: string): NewEvent => ({ type, data: { type } });
 
-/** A promise with its resolve function, to hold a transaction open until the test says so. */
-function gate(): { opened: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
+/**
+ * Starts a transaction that runs `work` and then stays open until `finish` is called; `finish(error)`
+ * ends it by throwing (a rollback). Resolves once `work` is done, so the transaction holds its writes.
+ */
+async function openTransaction(
+  store: Store,
+  work: (tx: TransactionSession) => Promise<unknown>,
+): Promise<{ finish: (error?: Error) => void; ended: Promise<unknown> }> {
+  let finish!: (error?: Error) => void;
+  const finished = new Promise<Error | undefined>((resolve) => (finish = resolve));
+  let worked!: () => void;
+  const workDone = new Promise<void>((resolve) => (worked = resolve));
+  const ended = store.transaction(async (tx) => {
+    await work(tx);
+    worked();
+    const error = await finished;
+    if (error !== undefined) throw error;
+  });
+  await Promise.race([workDone, ended]);
+  return { finish, ended };
 }
 
 describePostgres("event log under concurrency", ({ newStore }) => {
@@ -58,21 +73,14 @@ describePostgres("event log under concurrency", ({ newStore }) => {
   it("never lets a reader pass an event whose transaction commits after a later one", async () => {
     const store = await newStore();
     const [before] = (await store.append("order", "o-0", [event("Before")])).events;
-    const holdA = gate();
-    const appendedA = gate();
-    const transactionA = store.transaction(async (tx) => {
-      await tx.append("order", "o-A", [event("A")]);
-      appendedA.open();
-      await holdA.opened;
-    });
-    await appendedA.opened;
+    const a = await openTransaction(store, (tx) => tx.append("order", "o-A", [event("A")]));
     await store.append("order", "o-B", [event("B")]);
     // A is open: its event is invisible, and B (committed, but after A began) is held back.
     expect(await store.load("order", "o-A")).toEqual([]);
     expect((await store.read()).map((e) => e.type)).toEqual(["Before"]);
     expect(await store.read({ after: before!.position })).toEqual([]);
-    holdA.open();
-    await transactionA;
+    a.finish();
+    await a.ended;
     const after = await store.read({ after: before!.position });
     expect(after.map((e) => e.type)).toEqual(["A", "B"]);
     expect(after[0]!.position < after[1]!.position).toBe(true);
@@ -80,18 +88,10 @@ describePostgres("event log under concurrency", ({ newStore }) => {
 
   it("keeps a rolled-back transaction's events from every reader", async () => {
     const store = await newStore();
-    const hold = gate();
-    const appended = gate();
-    const doomed = store.transaction(async (tx) => {
-      await tx.append("order", "o-1", [event("Doomed")]);
-      appended.open();
-      await hold.opened;
-      throw new Error("roll back");
-    });
-    await appended.opened;
+    const doomed = await openTransaction(store, (tx) => tx.append("order", "o-1", [event("Doomed")]));
     await store.append("order", "o-2", [event("Kept")]);
-    hold.open();
-    await expect(doomed).rejects.toThrow("roll back");
+    doomed.finish(new Error("roll back"));
+    await expect(doomed.ended).rejects.toThrow("roll back");
     expect((await store.read()).map((e) => e.type)).toEqual(["Kept"]);
   });
 });

@@ -18,7 +18,7 @@ const CATALOG = `
   from pg_constraint con join pg_namespace n on n.oid = con.connamespace where n.nspname = $1
   order by 1, 2`;
 
-describeEachBackend("migrations", ({ newStore, newSchema, query, kind }) => {
+describeEachBackend("migrations", ({ newStore, newSchema, query }) => {
   it("are idempotent and recorded in the schema", async () => {
     const store = await newStore();
     await store.migrate();
@@ -39,7 +39,6 @@ describeEachBackend("migrations", ({ newStore, newSchema, query, kind }) => {
     const store = await newStore({ schema: byHand, aggregateIdType: "char(20)" });
     await store.append("order", "o-1", [{ type: "A", data: 1 }]);
     expect(await query(`select count(*)::int as n from "${byHand}".kysely_migration`)).toEqual([{ n: MIGRATIONS.length }]);
-    expect(kind).toBeDefined();
   });
 
   it("wait for migrate() when connect is told not to migrate", async () => {
