@@ -8,3 +8,5 @@ export * from "./store/session.js";
 export * from "./store/store.js";
 export * from "./aggregates/define-aggregate.js";
 export * from "./command-handling/repository.js";
+export * from "./subscriptions/status.js";
+export * from "./subscriptions/subscription.js";

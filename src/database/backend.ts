@@ -2,12 +2,19 @@ import { createHash } from "node:crypto";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { PGlite } from "@electric-sql/pglite";
+import type { Logger } from "../logger.js";
+import { NotificationListener } from "./notification-listener.js";
 
 /** How meowmx reaches its database: an embedded PGlite or a PostgreSQL pool. */
 export interface Backend {
   readonly kind: "pglite" | "postgres";
   /** The Kysely instance over the whole database. */
   readonly db: Kysely<any>;
+  /**
+   * Starts listening for notifications on `channel` on a connection of its own (PostgreSQL only;
+   * an embedded database has no other process to hear from).
+   */
+  listen?(channel: string, onNotify: () => void, logger: Logger): NotificationListener;
   /** Ends what this backend opened (not what the caller passed in). */
   close(): Promise<void>;
 }
@@ -28,7 +35,16 @@ export async function openBackend(target: BackendTarget): Promise<Backend> {
     // Kysely ends the pool it is given on destroy; a pool the caller passed in stays theirs.
     const dialectPool = owned ? pool : { connect: () => pool.connect(), end: async () => {} };
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: dialectPool as pg.Pool }) });
-    return { kind: "postgres", db, close: () => db.destroy() };
+    return {
+      kind: "postgres",
+      db,
+      listen: (channel, onNotify, logger) => {
+        const listener = new NotificationListener(() => pool.connect(), channel, onNotify, logger);
+        listener.start();
+        return listener;
+      },
+      close: () => db.destroy(),
+    };
   }
   const { PGlite } = await import("@electric-sql/pglite");
   const { PGliteDialect } = await import("kysely-pglite-dialect");

@@ -147,11 +147,17 @@ export class EventLog {
         : types.length === 1
           ? sql`and aggregate_type = ${types[0]}`
           : sql`and aggregate_type = any(${[...types]}::text[])`;
+    const partition = options.partition;
+    if (partition !== undefined && !(Number.isSafeInteger(partition.count) && partition.count >= 1 && Number.isSafeInteger(partition.index) && partition.index >= 0 && partition.index < partition.count)) {
+      throw new InvalidArgumentError(`partition must have 0 <= index < count, got ${JSON.stringify(partition)}`);
+    }
+    const inPartition =
+      partition === undefined || partition.count === 1 ? sql`` : sql`and ${streamPartition(sql.ref("aggregate_id"), partition.count)} = ${partition.index}`;
     const { rows } = await sql<EventRow>`
       select ${EVENT_COLUMNS} from ${this.events}
       where (transaction_id, sequence) > (${after.transactionId.toString()}::xid8, ${after.sequence.toString()}::bigint)
         and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ${category}
+        ${category} ${inPartition}
       order by transaction_id, sequence
       limit ${limit}`.execute(this.db);
     return rows.map(toRecordedEvent);
@@ -162,7 +168,7 @@ export class EventLog {
     const limit = optionalWholeNumber(options.pageSize, "pageSize") ?? DEFAULT_READ_LIMIT;
     let after = options.after;
     for (;;) {
-      const page = await this.read({ aggregateTypes: options.aggregateTypes, after, limit });
+      const page = await this.read({ aggregateTypes: options.aggregateTypes, after, limit, partition: options.partition });
       yield* page;
       const last = page.at(-1);
       if (last === undefined || page.length < limit) return;
@@ -323,6 +329,14 @@ export class EventLog {
       throw error;
     }
   }
+}
+
+/**
+ * SQL for the partition (0 to count - 1) of the stream whose id is `aggregateId`: md5, not hashtext,
+ * because a stream must stay in its partition across PostgreSQL versions, or its order could break.
+ */
+export function streamPartition(aggregateId: RawBuilder<unknown> | ReturnType<typeof sql.ref>, count: number | RawBuilder<number>): RawBuilder<number> {
+  return sql`(((('x' || substr(md5(${aggregateId}::text), 1, 8))::bit(32)::int) & 2147483647) % ${count})`;
 }
 
 function optionalWholeNumber(value: unknown, name: string): number | undefined {

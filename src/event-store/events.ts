@@ -64,12 +64,22 @@ export interface ReadOptions {
   readonly after?: string;
   /** At most this many events; default {@link DEFAULT_READ_LIMIT}. */
   readonly limit?: number;
+  /** Only streams whose id hashes into this partition, as `subscribe({ partitions })` splits them. */
+  readonly partition?: StreamPartition;
+}
+
+/** One of `count` parts of the streams, split by a stable hash of the aggregate id. */
+export interface StreamPartition {
+  /** 0 to count - 1. */
+  readonly index: number;
+  readonly count: number;
 }
 
 /** Options of `readAll`. */
 export interface ReadAllOptions {
   readonly aggregateTypes?: ReadonlyArray<string>;
   readonly after?: string;
+  readonly partition?: StreamPartition;
   /** Events fetched per round trip; default {@link DEFAULT_READ_LIMIT}. */
   readonly pageSize?: number;
 }

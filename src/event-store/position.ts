@@ -24,6 +24,12 @@ export function encodePosition(position: LogPosition): string {
   return `${position.transactionId.toString(16).padStart(WIDTH, "0")}-${position.sequence.toString(16).padStart(WIDTH, "0")}`;
 }
 
+/** The cursor just before `cursor`, so that a read after it starts with the event at `cursor`. */
+export function positionBefore(cursor: string): string {
+  const { transactionId, sequence } = decodePosition(cursor);
+  return encodePosition({ transactionId, sequence: sequence - 1n });
+}
+
 /** Decodes a cursor made by {@link encodePosition}; `undefined` or "" is the start of the log. */
 export function decodePosition(cursor: string | undefined): LogPosition {
   if (cursor === undefined || cursor === "") return START;

@@ -87,4 +87,9 @@ export const MIGRATIONS: ReadonlyArray<MeowmxMigration> = [
       ];
     },
   },
+  {
+    name: "0002_subscription_filters",
+    // Kept with the checkpoint so that operators' tools can tell a subscription's lag.
+    statements: ({ schema }) => [`alter table ${quoteIdentifier(schema)}.subscriptions add column aggregate_types text[]`],
+  },
 ];

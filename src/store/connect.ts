@@ -64,7 +64,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
     const channel = notifyChannel(schema);
     const broadcast = backend.kind === "postgres" ? () => sendNotify(backend.db, channel) : undefined;
     const notifier = new CommitNotifier(broadcast, (error) => logger.warn("could not notify subscribers", { error }));
-    return new Store({ backend, target: { schema, aggregateIdType: configuredIdType }, aggregateIdType, notifier, logger });
+    return new Store({ backend, target: { schema, aggregateIdType: configuredIdType }, aggregateIdType, notifier, channel, logger });
   } catch (error) {
     await backend.close();
     throw error;

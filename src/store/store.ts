@@ -1,4 +1,4 @@
-import { ConcurrencyError } from "../errors.js";
+import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
 import type { AggregateIdType, Backend } from "../database/backend.js";
 import type { CommitNotifier } from "../event-store/commit-notifier.js";
 import { SnapshotStore } from "../command-handling/snapshots.js";
@@ -7,6 +7,10 @@ import type { Logger } from "../logger.js";
 import { migrate, migrationSql } from "../migrations/migrate.js";
 import type { MigrationTarget } from "../migrations/migrations.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
+import { Checkpoints } from "../subscriptions/checkpoints.js";
+import type { ParkedEvent, SubscriptionStatus } from "../subscriptions/status.js";
+import { Subscription, type SubscriptionConfig } from "../subscriptions/subscription.js";
+import type { NotificationListener } from "../database/notification-listener.js";
 import { Session } from "./session.js";
 
 /** Options of `store.transaction`. */
@@ -32,6 +36,8 @@ export interface StoreParts {
   /** The aggregate id type of the tables as they are. */
   readonly aggregateIdType: AggregateIdType;
   readonly notifier: CommitNotifier;
+  /** The NOTIFY channel that commits of other processes are announced on. */
+  readonly channel: string;
   readonly logger: Logger;
 }
 
@@ -41,6 +47,9 @@ export interface StoreParts {
  */
 export class Store extends Session {
   private readonly logConfig: EventLogConfig;
+  private readonly checkpoints: Checkpoints;
+  private readonly subscriptions = new Set<Subscription<TransactionSession>>();
+  private listener: NotificationListener | undefined;
   private closed = false;
 
   constructor(private readonly parts: StoreParts) {
@@ -53,6 +62,59 @@ export class Store extends Session {
       atomically: (work) => this.runTransaction((tx) => work(tx.log, tx.snapshots)),
     });
     this.logConfig = logConfig;
+    this.checkpoints = new Checkpoints(logConfig.schema);
+    parts.notifier.onCommit(() => this.wakeSubscriptions());
+  }
+
+  /**
+   * Starts a named, durable worker over the log. Its handler gets each event and a transaction that
+   * also moves the checkpoint: what it writes through `tx` happens exactly once. Any number of
+   * processes may run the same name; one handles it at a time.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * const sub = store.subscribe({
+   *   name: "order-read-model",
+   *   aggregateTypes: ["order"],
+   *   handler: async (event, tx) => {
+   *     await tx.db.insertInto("orders").values({ id: event.aggregateId, status: event.type }).execute();
+   *   },
+   * });
+   * await sub.caughtUp();
+   * await sub.stop();
+   * ```
+   */
+  subscribe(config: SubscriptionConfig<TransactionSession>): Subscription<TransactionSession> {
+    if (this.closed) throw new InvalidArgumentError("the store is closed");
+    const subscription: Subscription<TransactionSession> = new Subscription(
+      config,
+      {
+        db: this.parts.backend.db,
+        checkpoints: this.checkpoints,
+        logger: this.parts.logger,
+        transaction: (work) => this.runTransaction((tx) => work({ tx: tx.session, db: tx.session.db, log: tx.log })),
+      },
+      () => this.subscriptions.delete(subscription),
+    );
+    this.subscriptions.add(subscription);
+    this.listener ??= this.parts.backend.listen?.(this.parts.channel, () => this.wakeSubscriptions(), this.parts.logger);
+    return subscription;
+  }
+
+  /** Every subscription's checkpoint, lag, owner and last error, per partition (or one subscription's). */
+  subscriptionStatus(name?: string): Promise<SubscriptionStatus[]> {
+    return this.checkpoints.status(this.parts.backend.db, name);
+  }
+
+  /** The events a subscription parked, oldest first. */
+  parkedEvents(name: string): Promise<ParkedEvent[]> {
+    return this.checkpoints.parked(this.parts.backend.db, name);
+  }
+
+  private wakeSubscriptions(): void {
+    for (const subscription of this.subscriptions) subscription.wake();
   }
 
   /** "pglite" for the embedded database, "postgres" for a server. */
@@ -125,6 +187,8 @@ export class Store extends Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    await this.listener?.stop();
     await this.parts.notifier.drained();
     await this.parts.backend.close();
   }

@@ -1,0 +1,88 @@
+import type pg from "pg";
+import type { Logger } from "../logger.js";
+
+/** The longest wait between two attempts to reconnect the LISTEN connection. */
+export const MAX_RECONNECT_DELAY_MS = 5000;
+
+/**
+ * Holds one connection that LISTENs on a channel and calls `onNotify` for every notification. When
+ * the connection is lost (server restart, pg_terminate_backend) it reconnects by itself with backoff,
+ * and calls `onNotify` once reconnected, since notifications sent in between are gone.
+ */
+export class NotificationListener {
+  private client: pg.PoolClient | undefined;
+  private stopped = false;
+  private reconnectDelay = 100;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly connect: () => Promise<pg.PoolClient>,
+    private readonly channel: string,
+    private readonly onNotify: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens the connection; failures are retried in the background. */
+  start(): void {
+    void this.open();
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const client = this.client;
+    this.client = undefined;
+    if (client === undefined) return;
+    try {
+      await client.query(`unlisten "${this.channel}"`);
+      client.release();
+    } catch (error) {
+      client.release(error as Error);
+    }
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.connect();
+      client.on("notification", (message) => {
+        if (message.channel === this.channel) this.onNotify();
+      });
+      client.on("error", (error) => this.lost(client!, error));
+      await client.query(`listen "${this.channel}"`);
+      if (this.stopped) {
+        client.release();
+        return;
+      }
+      this.client = client;
+      this.reconnectDelay = 100;
+      this.onNotify();
+    } catch (error) {
+      if (client !== undefined) this.lost(client, error as Error);
+      else this.retry(error);
+    }
+  }
+
+  private lost(client: pg.PoolClient, error: Error): void {
+    if (this.client === client) this.client = undefined;
+    client.removeAllListeners("notification");
+    try {
+      client.release(error);
+    } catch {
+      // Already released: the error came after the connection was handed back.
+    }
+    this.retry(error);
+  }
+
+  private retry(error: unknown): void {
+    if (this.stopped || this.timer !== undefined) return;
+    this.logger.warn("LISTEN connection lost; reconnecting", { error: String(error), inMs: this.reconnectDelay });
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.open();
+    }, this.reconnectDelay);
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, MAX_RECONNECT_DELAY_MS);
+  }
+}

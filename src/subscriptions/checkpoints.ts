@@ -1,0 +1,165 @@
+import { type Kysely, sql } from "kysely";
+import { InvalidArgumentError } from "../errors.js";
+import { streamPartition } from "../event-store/event-log.js";
+import { decodePosition, encodePosition } from "../event-store/position.js";
+import type { ParkedEvent, SubscriptionStatus } from "./status.js";
+
+/** A partition's checkpoint as a worker claims it at the start of a batch. */
+export interface Claim {
+  /** The position of the last event handled ("" before the first). */
+  readonly position: string;
+  /** Another live worker holds the lease: this one stands by. */
+  readonly heldByOther: boolean;
+}
+
+/** The durable checkpoints of subscriptions: one row per name and partition, with a lease. */
+export class Checkpoints {
+  constructor(private readonly schema: string) {}
+
+  private table(name: string) {
+    return sql.id(this.schema, name);
+  }
+
+  /** Creates the rows of a subscription's partitions if they are missing; refuses another partition count. */
+  async ensure(db: Kysely<any>, name: string, partitions: number, aggregateTypes: ReadonlyArray<string> | undefined): Promise<void> {
+    const types = aggregateTypes === undefined ? null : [...aggregateTypes];
+    await sql`
+      insert into ${this.table("subscriptions")} (name, partition, partitions, aggregate_types)
+      select ${name}, p, ${partitions}, ${types}::text[] from generate_series(0, ${partitions - 1}) p
+      on conflict (name, partition) do update set aggregate_types = excluded.aggregate_types`.execute(db);
+    const { rows } = await sql<{ partitions: number }>`
+      select distinct partitions from ${this.table("subscriptions")} where name = ${name}`.execute(db);
+    const other = rows.find((row) => row.partitions !== partitions);
+    if (other !== undefined) {
+      throw new InvalidArgumentError(`subscription ${name} runs with ${other.partitions} partitions; it cannot also run with ${partitions}`);
+    }
+  }
+
+  /**
+   * Locks a partition's row for the batch's transaction. Undefined when another worker's batch holds
+   * the lock right now (SKIP LOCKED: no waiting).
+   */
+  async claim(db: Kysely<any>, name: string, partition: number, owner: string): Promise<Claim | undefined> {
+    const { rows } = await sql<{ transaction_id: string; sequence: string; held_by_other: boolean }>`
+      select transaction_id::text, sequence::text,
+             coalesce(owner <> ${owner} and lease_until > now(), false) as held_by_other
+      from ${this.table("subscriptions")} where name = ${name} and partition = ${partition}
+      for update skip locked`.execute(db);
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { position: positionOf(row), heldByOther: row.held_by_other };
+  }
+
+  /** Moves the checkpoint to `position` and renews the lease of `owner` for `leaseMs`. */
+  async advance(db: Kysely<any>, name: string, partition: number, position: string, owner: string, leaseMs: number): Promise<void> {
+    const at = decodePosition(position);
+    await sql`
+      update ${this.table("subscriptions")}
+      set transaction_id = ${at.transactionId.toString()}::xid8, sequence = ${at.sequence.toString()}, owner = ${owner},
+          lease_until = now() + ${leaseMs} * interval '1 millisecond', last_error = null, updated_at = now()
+      where name = ${name} and partition = ${partition}`.execute(db);
+  }
+
+  /** Records why the last batch failed, for operators. */
+  async recordError(db: Kysely<any>, name: string, partition: number, error: string): Promise<void> {
+    await sql`update ${this.table("subscriptions")} set last_error = ${error}, updated_at = now()
+      where name = ${name} and partition = ${partition}`.execute(db);
+  }
+
+  /** Lets a standby take over at once: ends `owner`'s lease. */
+  async release(db: Kysely<any>, name: string, partition: number, owner: string): Promise<void> {
+    await sql`update ${this.table("subscriptions")} set owner = null, lease_until = null
+      where name = ${name} and partition = ${partition} and owner = ${owner}`.execute(db);
+  }
+
+  /** Puts an event aside as given up on (the caller moves the checkpoint past it in the same transaction). */
+  async park(db: Kysely<any>, name: string, position: string, error: string, attempts: number): Promise<void> {
+    const at = decodePosition(position);
+    await sql`
+      insert into ${this.table("parked_events")} (subscription, transaction_id, sequence, error, attempts)
+      values (${name}, ${at.transactionId.toString()}::xid8, ${at.sequence.toString()}, ${error}, ${attempts})
+      on conflict do nothing`.execute(db);
+  }
+
+  /** The parked events of a subscription, oldest first. */
+  async parked(db: Kysely<any>, name: string): Promise<ParkedEvent[]> {
+    const { rows } = await sql<{ subscription: string; transaction_id: string; sequence: string; error: string; attempts: number; parked_at: Date }>`
+      select subscription, transaction_id::text, sequence::text, error, attempts, parked_at
+      from ${this.table("parked_events")} where subscription = ${name} order by transaction_id, sequence`.execute(db);
+    return rows.map((row) => ({ subscription: row.subscription, position: positionOf(row), error: row.error, attempts: row.attempts, parkedAt: row.parked_at }));
+  }
+
+  /** Forgets a parked event (after it was handled again). */
+  async unpark(db: Kysely<any>, name: string, position: string): Promise<void> {
+    const at = decodePosition(position);
+    await sql`delete from ${this.table("parked_events")}
+      where subscription = ${name} and transaction_id = ${at.transactionId.toString()}::xid8 and sequence = ${at.sequence.toString()}`.execute(db);
+  }
+
+  /** Every partition of a subscription (or of all subscriptions), with its lag and parked events. */
+  async status(db: Kysely<any>, name?: string): Promise<SubscriptionStatus[]> {
+    const { rows } = await sql<{
+      name: string;
+      partition: number;
+      partitions: number;
+      transaction_id: string;
+      sequence: string;
+      owner: string | null;
+      lease_until: Date | null;
+      last_error: string | null;
+      updated_at: Date;
+      lag: number;
+      parked: number;
+    }>`
+      select s.name, s.partition, s.partitions, s.transaction_id::text, s.sequence::text,
+             case when s.lease_until > now() then s.owner end as owner, s.lease_until, s.last_error, s.updated_at,
+             (select count(*)::int from ${this.table("events")} e
+               where (e.transaction_id, e.sequence) > (s.transaction_id, s.sequence)
+                 and (s.aggregate_types is null or e.aggregate_type = any(s.aggregate_types))
+                 and ${streamPartition(sql.ref("e.aggregate_id"), sql.ref("s.partitions"))} = s.partition) as lag,
+             (select count(*)::int from ${this.table("parked_events")} p where p.subscription = s.name and s.partition = 0) as parked
+      from ${this.table("subscriptions")} s
+      ${name === undefined ? sql`` : sql`where s.name = ${name}`}
+      order by s.name, s.partition`.execute(db);
+    return rows.map((row) => ({
+      name: row.name,
+      partition: row.partition,
+      partitions: row.partitions,
+      position: positionOf(row),
+      owner: row.owner,
+      leaseUntil: row.lease_until,
+      lastError: row.last_error,
+      lag: row.lag,
+      parked: row.parked,
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  /**
+   * Whether every partition has handled every event of its categories up to transaction `upTo`
+   * (what had committed when `caughtUp` was called).
+   */
+  async reached(db: Kysely<any>, name: string, upTo: string): Promise<boolean> {
+    const { rows } = await sql<{ behind: boolean }>`
+      select exists (
+        select 1 from ${this.table("subscriptions")} s
+        where s.name = ${name} and exists (
+          select 1 from ${this.table("events")} e
+          where (e.transaction_id, e.sequence) > (s.transaction_id, s.sequence) and e.transaction_id <= ${upTo}::xid8
+            and (s.aggregate_types is null or e.aggregate_type = any(s.aggregate_types))
+            and ${streamPartition(sql.ref("e.aggregate_id"), sql.ref("s.partitions"))} = s.partition)
+      ) as behind`.execute(db);
+    return rows[0]?.behind === false;
+  }
+
+  /** The newest transaction id in the log, or undefined when the log is empty. */
+  async newestTransaction(db: Kysely<any>): Promise<string | undefined> {
+    const { rows } = await sql<{ id: string | null }>`select max(transaction_id)::text as id from ${this.table("events")}`.execute(db);
+    return rows[0]?.id ?? undefined;
+  }
+}
+
+function positionOf(row: { transaction_id: string; sequence: string }): string {
+  const sequence = BigInt(row.sequence);
+  return sequence === 0n ? "" : encodePosition({ transactionId: BigInt(row.transaction_id), sequence });
+}

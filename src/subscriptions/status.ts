@@ -1,0 +1,26 @@
+/** What operators see of one partition of a subscription. */
+export interface SubscriptionStatus {
+  readonly name: string;
+  readonly partition: number;
+  readonly partitions: number;
+  /** The position of the last event handled ("" before the first). */
+  readonly position: string;
+  /** The worker that holds the lease, while it holds it. */
+  readonly owner: string | null;
+  readonly leaseUntil: Date | null;
+  readonly lastError: string | null;
+  /** Committed events of its categories and partition after its position. */
+  readonly lag: number;
+  /** Events it gave up on and moved past. */
+  readonly parked: number;
+  readonly updatedAt: Date;
+}
+
+/** A parked event: the event and why its subscription gave up on it. */
+export interface ParkedEvent {
+  readonly subscription: string;
+  readonly position: string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly parkedAt: Date;
+}

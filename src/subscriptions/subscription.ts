@@ -1,0 +1,309 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import { InvalidArgumentError, SubscriptionError } from "../errors.js";
+import type { EventLog } from "../event-store/event-log.js";
+import type { RecordedEvent } from "../event-store/events.js";
+import { positionBefore } from "../event-store/position.js";
+import type { Logger } from "../logger.js";
+import { assertMaxAttempts } from "../retry.js";
+import type { Checkpoints } from "./checkpoints.js";
+import type { ParkedEvent, SubscriptionStatus } from "./status.js";
+import { WakeSignal } from "./wake-signal.js";
+
+/** Defaults of {@link SubscriptionConfig}. */
+export const SUBSCRIPTION_DEFAULTS = {
+  batchSize: 100,
+  maxSleepMs: 30_000,
+  leaseMs: 10_000,
+  maxAttempts: 5,
+  retryDelayMs: 100,
+  partitions: 1,
+} as const;
+
+// The first idle poll waits this long; later ones back off up to maxSleepMs.
+const FIRST_IDLE_SLEEP_MS = 50;
+
+/** Options of `store.subscribe`. */
+export interface SubscriptionConfig<Tx> {
+  /** The durable checkpoint's name: every process running this name shares one position. */
+  readonly name: string;
+  /** Only these categories; default all. */
+  readonly aggregateTypes?: ReadonlyArray<string>;
+  /** Events per transaction; default 100. */
+  readonly batchSize?: number;
+  /** Idle polling backs off up to this; a commit wakes the worker at once. Default 30,000. */
+  readonly maxSleepMs?: number;
+  /** How long a worker's claim lasts without renewal: a dead worker's partitions are taken over after it. Default 10,000. */
+  readonly leaseMs?: number;
+  /** Split the streams by a hash of their id into this many partitions, each with its own checkpoint and worker. Default 1. */
+  readonly partitions?: number;
+  /** Tries per event before `onError` applies; default 5. */
+  readonly maxAttempts?: number;
+  /** The delay before the first retry of a failing event, doubling after each; default 100. */
+  readonly retryDelayMs?: number;
+  /** "stop" (default): stop with a SubscriptionError; "park": put the event aside and move on. */
+  readonly onError?: "stop" | "park";
+  /** Handles one event; what it writes through `tx` commits with the checkpoint, exactly once. */
+  readonly handler: (event: RecordedEvent, tx: Tx) => Promise<void> | void;
+}
+
+/** What a subscription needs from its store. */
+export interface SubscriptionContext<Tx> {
+  /** The database outside any transaction, for bookkeeping. */
+  readonly db: Kysely<any>;
+  readonly checkpoints: Checkpoints;
+  readonly logger: Logger;
+  /** Runs `work` in one transaction; `tx` is what handlers get, `db` and `log` are bound to it. */
+  transaction<T>(work: (parts: { tx: Tx; db: Kysely<any>; log: EventLog }) => Promise<T>): Promise<T>;
+}
+
+type BatchOutcome =
+  | { readonly kind: "standby" }
+  | { readonly kind: "handled"; readonly count: number; readonly full: boolean }
+  | { readonly kind: "failed" };
+
+interface Failure {
+  readonly position: string;
+  attempts: number;
+  error: unknown;
+}
+
+class HandlerFailure extends Error {
+  constructor(
+    readonly event: RecordedEvent,
+    override readonly cause: unknown,
+  ) {
+    super(`handler failed on ${event.aggregateType}/${event.aggregateId}@${event.version}`);
+  }
+}
+
+/**
+ * A named, durable worker over the log. Many processes may run the same name: one handles each
+ * partition at a time, the others stand by and take over when its lease runs out.
+ */
+export class Subscription<Tx> {
+  /** This worker's name in the lease: host, process and a random part. */
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  private readonly config: Required<Omit<SubscriptionConfig<Tx>, "aggregateTypes">> & { aggregateTypes?: ReadonlyArray<string> };
+  private readonly signals: WakeSignal[];
+  private readonly progress = new WakeSignal();
+  private readonly failures = new Map<number, Failure>();
+  private running = true;
+  private readonly stopping: Promise<void>;
+  private markStopping!: () => void;
+  private fatal: SubscriptionError | undefined;
+  private readonly started: Promise<void>;
+  private readonly loops: Promise<void>;
+
+  constructor(
+    config: SubscriptionConfig<Tx>,
+    private readonly context: SubscriptionContext<Tx>,
+    private readonly onStopped: () => void,
+  ) {
+    this.config = withDefaults(config);
+    this.stopping = new Promise((resolve) => (this.markStopping = resolve));
+    this.signals = Array.from({ length: this.config.partitions }, () => new WakeSignal());
+    this.started = context.checkpoints.ensure(context.db, this.config.name, this.config.partitions, this.config.aggregateTypes);
+    this.loops = this.started.then(
+      () => Promise.all(this.signals.map((_, partition) => this.run(partition))).then(() => undefined),
+      (error: unknown) => this.die(new SubscriptionError(this.config.name, `could not start: ${String(error)}`, undefined, { cause: error })),
+    );
+  }
+
+  /** The subscription's name. */
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Wakes the workers: events have committed. */
+  wake(): void {
+    for (const signal of this.signals) signal.wake();
+  }
+
+  /**
+   * Resolves once every event that had committed when it was called has been handled (by this
+   * process or another running the same name); rejects if the subscription stops on an error.
+   */
+  async caughtUp(): Promise<void> {
+    await this.started;
+    const { checkpoints, db } = this.context;
+    const upTo = await checkpoints.newestTransaction(db);
+    for (;;) {
+      if (this.fatal !== undefined) throw this.fatal;
+      if (upTo === undefined || (await checkpoints.reached(db, this.config.name, upTo))) return;
+      if (!this.running) throw new SubscriptionError(this.config.name, "stopped before it caught up");
+      await this.progress.sleep(50);
+    }
+  }
+
+  /** Finishes the batch in hand, hands the lease back, and stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.markStopping();
+    this.wake();
+    this.progress.wake();
+    await this.loops;
+    this.onStopped();
+  }
+
+  /** Each partition's checkpoint, lag, owner and last error. */
+  status(): Promise<SubscriptionStatus[]> {
+    return this.context.checkpoints.status(this.context.db, this.config.name);
+  }
+
+  /** The events this subscription parked. */
+  parked(): Promise<ParkedEvent[]> {
+    return this.context.checkpoints.parked(this.context.db, this.config.name);
+  }
+
+  /**
+   * Runs the handler again on every parked event, oldest first, each in its own transaction that
+   * also forgets it. Resolves to how many were handled; stops at the first that fails again.
+   */
+  async replayParked(): Promise<number> {
+    let replayed = 0;
+    for (const parked of await this.parked()) {
+      await this.context.transaction(async ({ tx, db, log }) => {
+        const [event] = await log.read({ after: positionBefore(parked.position), limit: 1 });
+        if (event === undefined || event.position !== parked.position) {
+          throw new SubscriptionError(this.config.name, `parked event ${parked.position} is no longer in the log`, parked.position);
+        }
+        await this.config.handler(event, tx);
+        await this.context.checkpoints.unpark(db, this.config.name, parked.position);
+      });
+      replayed++;
+    }
+    return replayed;
+  }
+
+  private async run(partition: number): Promise<void> {
+    const signal = this.signals[partition]!;
+    let idleSleep = FIRST_IDLE_SLEEP_MS;
+    let errorSleep = FIRST_IDLE_SLEEP_MS;
+    // The owner renews its lease on every poll, so it must poll well within the lease.
+    const longestSleep = Math.min(this.config.maxSleepMs, this.config.leaseMs / 3);
+    while (this.running) {
+      let outcome: BatchOutcome;
+      try {
+        outcome = await this.batch(partition);
+        errorSleep = FIRST_IDLE_SLEEP_MS;
+      } catch (error) {
+        this.context.logger.warn(`subscription ${this.config.name}: batch failed`, { partition, error: String(error) });
+        await signal.sleep(errorSleep);
+        errorSleep = Math.min(errorSleep * 2, longestSleep);
+        continue;
+      }
+      this.progress.wake();
+      if (outcome.kind === "handled" && outcome.full) continue;
+      if (outcome.kind === "handled" && outcome.count > 0) idleSleep = FIRST_IDLE_SLEEP_MS;
+      if (outcome.kind === "standby") {
+        // Commits do not wake a standby: only the lease running out lets it take over.
+        await this.pause(this.config.leaseMs / 3);
+      } else if (outcome.kind === "failed") {
+        const failure = this.failures.get(partition);
+        if (failure !== undefined) await this.pause(Math.min(this.config.retryDelayMs * 2 ** (failure.attempts - 1), this.config.maxSleepMs));
+      } else {
+        await signal.sleep(idleSleep);
+        idleSleep = Math.min(idleSleep * 2, longestSleep);
+      }
+    }
+    await this.context.checkpoints.release(this.context.db, this.config.name, partition, this.owner).catch(() => undefined);
+  }
+
+  /** Waits `ms`, or less when the subscription stops. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      void this.stopping.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private async batch(partition: number): Promise<BatchOutcome> {
+    const { checkpoints } = this.context;
+    const { name, batchSize, aggregateTypes, partitions, leaseMs } = this.config;
+    try {
+      return await this.context.transaction(async ({ tx, db, log }): Promise<BatchOutcome> => {
+        const claim = await checkpoints.claim(db, name, partition, this.owner);
+        if (claim === undefined || claim.heldByOther) return { kind: "standby" };
+        let events = await log.read({ aggregateTypes, after: claim.position, limit: batchSize, partition: { index: partition, count: partitions } });
+        const failure = this.failures.get(partition);
+        const failing = failure === undefined ? -1 : events.findIndex((event) => event.position === failure.position);
+        if (failing === 0 && failure!.attempts >= this.config.maxAttempts) {
+          // Only reached with onError "park": "stop" ends the subscription when the attempts run out.
+          await checkpoints.park(db, name, failure!.position, errorText(failure!.error), failure!.attempts);
+          await checkpoints.advance(db, name, partition, failure!.position, this.owner, leaseMs);
+          this.failures.delete(partition);
+          this.context.logger.warn(`subscription ${name}: parked event ${failure!.position}`, { error: errorText(failure!.error) });
+          return { kind: "handled", count: 1, full: false };
+        }
+        // Handle what comes before a failing event on its own, then the failing event alone.
+        if (failing >= 0) events = events.slice(0, Math.max(failing, 1));
+        for (const event of events) {
+          try {
+            await this.config.handler(event, tx);
+          } catch (error) {
+            throw new HandlerFailure(event, error);
+          }
+        }
+        await checkpoints.advance(db, name, partition, events.at(-1)?.position ?? claim.position, this.owner, leaseMs);
+        if (failing === 0) this.failures.delete(partition);
+        return { kind: "handled", count: events.length, full: events.length === batchSize && failing < 0 };
+      });
+    } catch (error) {
+      if (!(error instanceof HandlerFailure)) throw error;
+      return this.handlerFailed(partition, error);
+    }
+  }
+
+  private async handlerFailed(partition: number, failure: HandlerFailure): Promise<BatchOutcome> {
+    const { name, maxAttempts, onError } = this.config;
+    const known = this.failures.get(partition);
+    const current: Failure =
+      known !== undefined && known.position === failure.event.position
+        ? known
+        : { position: failure.event.position, attempts: 0, error: undefined };
+    current.attempts += 1;
+    current.error = failure.cause;
+    this.failures.set(partition, current);
+    const message = `${failure.message} (attempt ${current.attempts} of ${maxAttempts}): ${errorText(failure.cause)}`;
+    await this.context.checkpoints.recordError(this.context.db, name, partition, message).catch(() => undefined);
+    this.context.logger.warn(`subscription ${name}: ${message}`);
+    if (current.attempts >= maxAttempts && onError === "stop") {
+      this.die(new SubscriptionError(name, message, failure.event.position, { cause: failure.cause }));
+    }
+    return { kind: "failed" };
+  }
+
+  private die(error: SubscriptionError): void {
+    this.fatal ??= error;
+    this.running = false;
+    this.markStopping();
+    this.context.logger.error(error.message);
+    this.wake();
+    this.progress.wake();
+    this.onStopped();
+  }
+}
+
+function withDefaults<Tx>(config: SubscriptionConfig<Tx>): Subscription<Tx>["config"] {
+  if (typeof config.name !== "string" || config.name.length === 0 || config.name.length > 200) {
+    throw new InvalidArgumentError("a subscription needs a name of 1 to 200 characters");
+  }
+  if (typeof config.handler !== "function") throw new InvalidArgumentError(`subscription ${config.name} needs a handler`);
+  const merged = { ...SUBSCRIPTION_DEFAULTS, onError: "stop" as const, ...config };
+  for (const key of ["batchSize", "maxSleepMs", "leaseMs", "partitions", "retryDelayMs"] as const) {
+    const value = merged[key];
+    if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${key} must be a whole number >= 1, got ${String(value)}`);
+  }
+  assertMaxAttempts(merged.maxAttempts);
+  if (merged.onError !== "stop" && merged.onError !== "park") throw new InvalidArgumentError(`onError must be "stop" or "park"`);
+  return merged;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

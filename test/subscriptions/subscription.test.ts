@@ -1,0 +1,175 @@
+import { expect, it } from "vitest";
+import { type NewEvent, type RecordedEvent, type Store, SubscriptionError } from "../../src/index.js";
+import { describeEachBackend } from "../support/backends.js";
+
+const event = (type: string, data: Record<string, unknown> = {}): NewEvent => ({ type, data: data as never });
+
+/** A read model table in the store's schema: one row per handled event, in the order handled. */
+async function readModel(store: Store) {
+  const table = `${store.schema}.handled`;
+  await store.db.schema
+    .createTable(table)
+    .addColumn("seq", "bigserial", (c) => c.primaryKey())
+    .addColumn("stream", "text", (c) => c.notNull())
+    .addColumn("version", "integer", (c) => c.notNull())
+    .addColumn("type", "text", (c) => c.notNull())
+    .addUniqueConstraint("handled_once", ["stream", "version"])
+    .execute();
+  return {
+    table,
+    rows: async () =>
+      (await store.db.selectFrom(table).select(["stream", "version", "type"]).orderBy("seq").execute()) as Array<{
+        stream: string;
+        version: number;
+        type: string;
+      }>,
+    insert: (db: Store["db"], e: RecordedEvent) =>
+      db.insertInto(table).values({ stream: `${e.aggregateType}/${e.aggregateId}`, version: e.version, type: e.type }).execute(),
+  };
+}
+
+describeEachBackend("subscriptions", ({ newStore }) => {
+  it("hands every event of its categories to the handler, in commit order, through tx, once", async () => {
+    const store = await newStore();
+    const model = await readModel(store);
+    await store.append("order", "o-1", [event("O1"), event("O2")]);
+    await store.append("invoice", "i-1", [event("I1")]);
+    const sub = store.subscribe({ name: "orders", aggregateTypes: ["order"], batchSize: 2, handler: (e, tx) => model.insert(tx.db, e).then(() => undefined) });
+    await store.append("order", "o-2", [event("O3")]);
+    await sub.caughtUp();
+    expect((await model.rows()).map((r) => r.type)).toEqual(["O1", "O2", "O3"]);
+    await sub.stop();
+    // The checkpoint is durable: a new worker of the same name starts where the last one stopped.
+    await store.append("order", "o-1", [event("O4")]);
+    const again = store.subscribe({ name: "orders", aggregateTypes: ["order"], handler: (e, tx) => model.insert(tx.db, e).then(() => undefined) });
+    await again.caughtUp();
+    expect((await model.rows()).map((r) => r.type)).toEqual(["O1", "O2", "O3", "O4"]);
+    const [status] = await again.status();
+    expect(status).toMatchObject({ name: "orders", partition: 0, partitions: 1, lag: 0, parked: 0, lastError: null });
+    expect(status!.owner).toBe(again.owner);
+    expect(status!.position).toBe((await store.read({ aggregateTypes: ["order"] })).at(-1)!.position);
+  });
+
+  it("rolls back a failing batch, so what the handler wrote is not written twice, and retries it", async () => {
+    const store = await newStore();
+    const model = await readModel(store);
+    await store.append("order", "o-1", [event("A"), event("B"), event("C")]);
+    let failures = 0;
+    const sub = store.subscribe({
+      name: "flaky",
+      retryDelayMs: 1,
+      handler: async (e, tx) => {
+        await model.insert(tx.db, e);
+        if (e.type === "B" && failures++ < 2) throw new Error("flaky");
+      },
+    });
+    await sub.caughtUp();
+    expect((await model.rows()).map((r) => r.type)).toEqual(["A", "B", "C"]);
+    expect(failures).toBe(3);
+    expect((await sub.status())[0]!.lastError).toBeNull();
+    await sub.stop();
+  });
+
+  it("parks a poison event after maxAttempts and moves on; replays it once fixed", async () => {
+    const store = await newStore();
+    const model = await readModel(store);
+    await store.append("order", "o-1", [event("A"), event("Poison"), event("C")]);
+    let fixed = false;
+    const sub = store.subscribe({
+      name: "parking",
+      onError: "park",
+      maxAttempts: 3,
+      retryDelayMs: 1,
+      handler: async (e, tx) => {
+        if (e.type === "Poison" && !fixed) throw new Error("cannot digest");
+        await model.insert(tx.db, e);
+      },
+    });
+    await sub.caughtUp();
+    expect((await model.rows()).map((r) => r.type)).toEqual(["A", "C"]);
+    const parked = await sub.parked();
+    const poison = (await store.load("order", "o-1"))[1]!;
+    expect(parked).toMatchObject([{ subscription: "parking", position: poison.position, attempts: 3 }]);
+    expect(parked[0]!.error).toMatch(/cannot digest/);
+    expect((await store.subscriptionStatus("parking"))[0]).toMatchObject({ parked: 1, lag: 0 });
+    fixed = true;
+    expect(await sub.replayParked()).toBe(1);
+    expect((await model.rows()).map((r) => r.type)).toEqual(["A", "C", "Poison"]);
+    expect(await store.parkedEvents("parking")).toEqual([]);
+    await sub.stop();
+  });
+
+  it('stops with a SubscriptionError naming the event when onError is "stop"', async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [event("A"), event("Poison")]);
+    const handled: string[] = [];
+    const sub = store.subscribe({
+      name: "stopping",
+      maxAttempts: 2,
+      retryDelayMs: 1,
+      handler: (e) => {
+        if (e.type === "Poison") throw new Error("cannot digest");
+        handled.push(e.type);
+      },
+    });
+    const error = await sub.caughtUp().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SubscriptionError);
+    const poison = (await store.load("order", "o-1"))[1]!;
+    expect(error).toMatchObject({ subscription: "stopping", position: poison.position, code: "SUBSCRIPTION" });
+    expect((error as Error).message).toMatch(/order\/o-1@2 \(attempt 2 of 2\): Error: cannot digest/);
+    // Delivery is at least once: A ran in the batch that failed (rolled back), then alone (committed).
+    expect(handled).toEqual(["A", "A"]);
+    const [status] = await store.subscriptionStatus("stopping");
+    expect(status!.lastError).toMatch(/cannot digest/);
+    expect(status!.lag).toBe(1);
+    await sub.stop();
+  });
+
+  it("splits streams over partitions, each stream in order", async () => {
+    const store = await newStore();
+    const model = await readModel(store);
+    for (let round = 0; round < 5; round++) {
+      for (let s = 0; s < 8; s++) await store.append("order", `o-${s}`, [event(`E${round}`)]);
+    }
+    const sub = store.subscribe({ name: "split", partitions: 3, batchSize: 4, handler: (e, tx) => model.insert(tx.db, e).then(() => undefined) });
+    await sub.caughtUp();
+    const rows = await model.rows();
+    expect(rows).toHaveLength(40);
+    for (let s = 0; s < 8; s++) {
+      expect(rows.filter((r) => r.stream === `order/o-${s}`).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    }
+    const status = await sub.status();
+    expect(status.map((p) => p.partition)).toEqual([0, 1, 2]);
+    expect(status.filter((p) => p.position !== "").length).toBeGreaterThan(1);
+    await sub.stop();
+    expect(() => store.subscribe({ name: "split", partitions: 2, handler: () => {} })).not.toThrow();
+  });
+
+  it("wakes at once when events commit, however long it has been idle", async () => {
+    const store = await newStore();
+    let resolve!: (at: number) => void;
+    const handled = new Promise<number>((r) => (resolve = r));
+    const sub = store.subscribe({ name: "waker", maxSleepMs: 60_000, leaseMs: 60_000, handler: () => resolve(performance.now()) });
+    await sub.caughtUp();
+    await new Promise((r) => setTimeout(r, 1500)); // long enough for the idle backoff to reach seconds
+    const appended = performance.now();
+    await store.append("order", "o-1", [event("A")]);
+    expect((await handled) - appended).toBeLessThan(1000);
+    await sub.stop();
+  });
+
+  it("lets handlers append and use repositories through tx", async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [event("Placed", { total: 3 })]);
+    const sub = store.subscribe({
+      name: "policy",
+      aggregateTypes: ["order"],
+      handler: async (e, tx) => {
+        await tx.append("invoice", e.aggregateId, [event("Invoiced", { total: (e.data as { total: number }).total })], { expectedVersion: 0 });
+      },
+    });
+    await sub.caughtUp();
+    expect((await store.load("invoice", "o-1")).map((e) => e.data)).toEqual([{ total: 3 }]);
+    await store.close();
+  });
+});
