@@ -23,18 +23,24 @@ export class MeowmxError extends Error {
   }
 }
 
-/** The expected version of a stream did not match its actual version: someone else wrote first. */
+/**
+ * Someone else wrote to the stream first: its version is not the expected one, or (inside a
+ * transaction) a transaction that began later appended to it already, and only running the whole
+ * transaction again can append after that (`needsNewTransaction`).
+ */
 export class ConcurrencyError extends MeowmxError {
+  /** Retrying within the same transaction cannot succeed; `store.transaction`'s maxAttempts can. */
+  readonly needsNewTransaction: boolean;
+
   constructor(
     readonly aggregateType: string,
     readonly aggregateId: string,
     readonly expectedVersion: number | "any",
     readonly actualVersion: number,
+    options: { needsNewTransaction?: boolean; reason?: string } = {},
   ) {
-    super(
-      "CONCURRENCY",
-      `stream ${aggregateType}/${aggregateId} is at version ${actualVersion}, expected ${expectedVersion}`,
-    );
+    super("CONCURRENCY", `stream ${aggregateType}/${aggregateId}: ${options.reason ?? `it is at version ${actualVersion}, expected ${expectedVersion}`}`);
+    this.needsNewTransaction = options.needsNewTransaction ?? false;
   }
 }
 

@@ -109,7 +109,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
         const outcome = await this.attempt(aggregateId, current, command, options.metadata);
         return { ...outcome, attempts: attempt };
       } catch (error) {
-        if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
+        if (!(error instanceof ConcurrencyError) || error.needsNewTransaction || attempt >= maxAttempts) throw error;
         await sleep(backoffDelay(attempt));
         current = { ...(await this.catchUp(aggregateId, current)), snapshotVersion: current.snapshotVersion };
       }

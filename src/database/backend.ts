@@ -32,6 +32,9 @@ export async function openBackend(target: BackendTarget): Promise<Backend> {
   if (target.kind === "postgres") {
     const owned = target.pool === undefined;
     const pool = target.pool ?? new pg.Pool({ connectionString: target.connectionString, max: DEFAULT_POOL_SIZE });
+    // An idle connection the server ends (restart, pg_terminate_backend) is an error event on the
+    // pool; unheard, it would end the process. The pool replaces the connection by itself.
+    if (owned) pool.on("error", () => {});
     // Kysely ends the pool it is given on destroy; a pool the caller passed in stays theirs.
     const dialectPool = owned ? pool : { connect: () => pool.connect(), end: async () => {} };
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: dialectPool as pg.Pool }) });

@@ -50,23 +50,26 @@ interface EventRow {
   type: string;
   data: unknown;
   metadata: Record<string, unknown>;
-  transaction_id: string;
-  sequence: string;
+  tx_id: string;
+  seq: string;
   created_at: Date;
 }
 
 interface AppendRow {
   head: number;
+  in_order: boolean;
   duplicates: number;
   aggregate_id: string | null;
   version: number | null;
-  transaction_id: string | null;
-  sequence: string | null;
+  tx_id: string | null;
+  seq: string | null;
   created_at: Date | null;
 }
 
+// Text casts get names of their own: an output column named "sequence" would make
+// "order by sequence" sort the text, putting 10 before 9.
 const EVENT_COLUMNS = sql.raw(
-  "event_id::text, aggregate_type, aggregate_id::text, version, type, data, metadata, transaction_id::text, sequence::text, created_at",
+  "event_id::text, aggregate_type, aggregate_id::text, version, type, data, metadata, transaction_id::text as tx_id, sequence::text as seq, created_at",
 );
 
 /**
@@ -227,6 +230,11 @@ export class EventLog {
    * One statement: read the stream's head, look for the given event ids, and insert the batch at the
    * following versions when the head is as expected. A concurrent writer of the same versions makes
    * the unique (stream, version) key fail, which the caller turns into a conflict.
+   *
+   * Readers order events by transaction id, so a stream's versions must never go back in transaction
+   * id. A transaction that got its id before another one appended to the stream and committed (it
+   * wrote something earlier, or lost a race inside a savepoint) may not append after it: that is a
+   * conflict too, and running the whole transaction again gives it a newer id.
    */
   private async insert(
     aggregateType: string,
@@ -245,22 +253,32 @@ export class EventLog {
                (x.value ->> 'id')::uuid as event_id, x.n::int as n
         from jsonb_array_elements(${prepared.json}::jsonb) with ordinality as x(value, n)
       ), head as (
-        select ${this.headOfStream(aggregateType, aggregateId)} as version, ${duplicates} as duplicates
+        select coalesce(last.version, 0) as version, coalesce(last.transaction_id <= pg_current_xact_id(), true) as in_order,
+               ${duplicates} as duplicates
+        from (select 1) as one left join lateral (
+          select version, transaction_id from ${this.events} where ${stream} order by version desc limit 1
+        ) as last on true
       ), inserted as (
         insert into ${this.events} (aggregate_type, aggregate_id, version, type, data, metadata, event_id)
         select ${aggregateType}, ${aggregateId}::${this.idType}, head.version + input.n, input.type, input.data,
                input.metadata, input.event_id
         from head, input
-        where ${versionMatches} and head.duplicates = 0
+        where ${versionMatches} and head.duplicates = 0 and head.in_order
         order by input.n
-        returning aggregate_id::text, version, transaction_id::text, sequence::text, created_at
+        returning aggregate_id::text, version, transaction_id::text as tx_id, sequence::text as seq, created_at
       )
-      select head.version as head, head.duplicates, inserted.* from head left join inserted on true
+      select head.version as head, head.in_order, head.duplicates, inserted.* from head left join inserted on true
       order by inserted.version`.execute(this.db);
     const first = rows[0];
     if (first === undefined) throw new Error("append statement returned no row");
     if (first.version === null) {
       if (first.duplicates > 0) return this.alreadyStored(aggregateType, aggregateId, prepared, first.head);
+      if (!first.in_order && (expected === "any" || expected === first.head)) {
+        throw new ConcurrencyError(aggregateType, aggregateId, expected, first.head, {
+          needsNewTransaction: true,
+          reason: "a transaction that began after this one appended to it first; run this transaction again",
+        });
+      }
       throw new ConcurrencyError(aggregateType, aggregateId, expected, first.head);
     }
     const events = rows.map((row, index): RecordedEvent => {
@@ -273,7 +291,7 @@ export class EventLog {
         type: event.type,
         data: event.data,
         metadata: event.metadata ?? {},
-        position: encodePosition({ transactionId: BigInt(row.transaction_id!), sequence: BigInt(row.sequence!) }),
+        position: encodePosition({ transactionId: BigInt(row.tx_id!), sequence: BigInt(row.seq!) }),
         createdAt: row.created_at!,
       };
     });
@@ -356,7 +374,7 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     type: row.type,
     data: row.data,
     metadata: row.metadata,
-    position: encodePosition({ transactionId: BigInt(row.transaction_id), sequence: BigInt(row.sequence) }),
+    position: encodePosition({ transactionId: BigInt(row.tx_id), sequence: BigInt(row.seq) }),
     createdAt: row.created_at,
   };
 }

@@ -40,8 +40,8 @@ export class Checkpoints {
    * the lock right now (SKIP LOCKED: no waiting).
    */
   async claim(db: Kysely<any>, name: string, partition: number, owner: string): Promise<Claim | undefined> {
-    const { rows } = await sql<{ transaction_id: string; sequence: string; held_by_other: boolean }>`
-      select transaction_id::text, sequence::text,
+    const { rows } = await sql<{ tx_id: string; seq: string; held_by_other: boolean }>`
+      select transaction_id::text as tx_id, sequence::text as seq,
              coalesce(owner <> ${owner} and lease_until > now(), false) as held_by_other
       from ${this.table("subscriptions")} where name = ${name} and partition = ${partition}
       for update skip locked`.execute(db);
@@ -83,8 +83,8 @@ export class Checkpoints {
 
   /** The parked events of a subscription, oldest first. */
   async parked(db: Kysely<any>, name: string): Promise<ParkedEvent[]> {
-    const { rows } = await sql<{ subscription: string; transaction_id: string; sequence: string; error: string; attempts: number; parked_at: Date }>`
-      select subscription, transaction_id::text, sequence::text, error, attempts, parked_at
+    const { rows } = await sql<{ subscription: string; tx_id: string; seq: string; error: string; attempts: number; parked_at: Date }>`
+      select subscription, transaction_id::text as tx_id, sequence::text as seq, error, attempts, parked_at
       from ${this.table("parked_events")} where subscription = ${name} order by transaction_id, sequence`.execute(db);
     return rows.map((row) => ({ subscription: row.subscription, position: positionOf(row), error: row.error, attempts: row.attempts, parkedAt: row.parked_at }));
   }
@@ -102,8 +102,8 @@ export class Checkpoints {
       name: string;
       partition: number;
       partitions: number;
-      transaction_id: string;
-      sequence: string;
+      tx_id: string;
+      seq: string;
       owner: string | null;
       lease_until: Date | null;
       last_error: string | null;
@@ -111,7 +111,7 @@ export class Checkpoints {
       lag: number;
       parked: number;
     }>`
-      select s.name, s.partition, s.partitions, s.transaction_id::text, s.sequence::text,
+      select s.name, s.partition, s.partitions, s.transaction_id::text as tx_id, s.sequence::text as seq,
              case when s.lease_until > now() then s.owner end as owner, s.lease_until, s.last_error, s.updated_at,
              (select count(*)::int from ${this.table("events")} e
                where (e.transaction_id, e.sequence) > (s.transaction_id, s.sequence)
@@ -159,7 +159,7 @@ export class Checkpoints {
   }
 }
 
-function positionOf(row: { transaction_id: string; sequence: string }): string {
-  const sequence = BigInt(row.sequence);
-  return sequence === 0n ? "" : encodePosition({ transactionId: BigInt(row.transaction_id), sequence });
+function positionOf(row: { tx_id: string; seq: string }): string {
+  const sequence = BigInt(row.seq);
+  return sequence === 0n ? "" : encodePosition({ transactionId: BigInt(row.tx_id), sequence });
 }

@@ -56,16 +56,23 @@ describePostgres("event log under concurrency", ({ newStore }) => {
     expect(new Set(stream.map((e) => e.type)).size).toBe(20);
   });
 
-  it('stores parallel "any" appends made inside transactions', async () => {
+  it('stores parallel "any" appends made inside transactions, each stream in transaction order', async () => {
     const store = await newStore();
     await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        store.transaction(async (tx) => {
-          await tx.append("order", "o-1", [event(`W${i}`)]);
-          await tx.append("audit", "a-1", [event(`A${i}`)]);
-        }),
+        store.transaction(
+          async (tx) => {
+            await tx.append("order", "o-1", [event(`W${i}`)]);
+            await tx.append("audit", "a-1", [event(`A${i}`)]);
+          },
+          { maxAttempts: 50 },
+        ),
       ),
     );
+    for (const stream of ["o-1", "a-1"]) {
+      const read = (await store.read()).filter((e) => e.aggregateId === stream).map((e) => e.version);
+      expect(read).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    }
     expect((await store.load("order", "o-1")).map((e) => e.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(await store.load("audit", "a-1")).toHaveLength(12);
   });
@@ -84,6 +91,36 @@ describePostgres("event log under concurrency", ({ newStore }) => {
     const after = await store.read({ after: before!.position });
     expect(after.map((e) => e.type)).toEqual(["A", "B"]);
     expect(after[0]!.position < after[1]!.position).toBe(true);
+  });
+
+  it("refuses an append from a transaction that began before a later append to the stream committed", async () => {
+    const store = await newStore();
+    const notes = `${store.schema}.notes`;
+    await store.db.schema.createTable(notes).addColumn("n", "integer").execute();
+    let runs = 0;
+    let refused: unknown;
+    await store.transaction(
+      async (tx) => {
+        runs++;
+        // The transaction gets its id by writing first; then another one appends to the stream and commits.
+        await tx.db.insertInto(notes).values({ n: runs }).execute();
+        if (runs === 1) await store.append("order", "o-1", [event("Between")]);
+        try {
+          await tx.append("order", "o-1", [event("Mine")]);
+        } catch (error) {
+          refused ??= error;
+          throw error;
+        }
+      },
+      { maxAttempts: 3 },
+    );
+    expect(runs).toBe(2);
+    expect(refused).toBeInstanceOf(ConcurrencyError);
+    expect(refused).toMatchObject({ needsNewTransaction: true, expectedVersion: "any", actualVersion: 1 });
+    expect((await store.read()).map((e) => [e.type, e.version])).toEqual([
+      ["Between", 1],
+      ["Mine", 2],
+    ]);
   });
 
   it("keeps a rolled-back transaction's events from every reader", async () => {

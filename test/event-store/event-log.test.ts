@@ -129,6 +129,30 @@ describeEachBackend("event log", ({ newStore, query }) => {
     await expect(store.read({ after: "not-a-position" })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
+  it("orders positions as numbers, not as text, however many digits they have", async () => {
+    const store = await newStore();
+    for (let i = 0; i < 12; i++) await store.append("order", "o-1", [event(`E${i + 1}`)]);
+    await store.append("order", "o-2", Array.from({ length: 12 }, (_, i) => event(`F${i + 1}`)));
+    const read = await store.read();
+    expect(read.filter((e) => e.aggregateId === "o-1").map((e) => e.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(read.filter((e) => e.aggregateId === "o-2").map((e) => e.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    const paged: number[] = [];
+    for await (const e of store.readAll({ aggregateTypes: ["order"], pageSize: 5 })) if (e.aggregateId === "o-2") paged.push(e.version);
+    expect(paged).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  it("reads the partitions of the streams, which together hold every event once", async () => {
+    const store = await newStore();
+    for (let s = 0; s < 20; s++) await store.append("order", `o-${s}`, [event("A"), event("B")]);
+    const parts = await Promise.all([0, 1, 2].map((index) => store.read({ partition: { index, count: 3 } })));
+    expect(parts.flat().map((e) => e.id).sort()).toEqual((await store.read()).map((e) => e.id).sort());
+    for (const part of parts) {
+      expect(part.length).toBeGreaterThan(0);
+      for (const e of part) expect(part.filter((other) => other.aggregateId === e.aggregateId)).toHaveLength(2);
+    }
+    await expect(store.read({ partition: { index: 3, count: 3 } })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
   it("refuses data that is not JSON, and writes nothing", async () => {
     const store = await newStore();
     const cyclic: Record<string, unknown> = {};

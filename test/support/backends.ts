@@ -3,6 +3,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, afterEach, describe, inject } from "vitest";
 import { type ConnectConfig, connect, type Store } from "../../src/index.js";
+import { QUIET } from "./quiet-logger.js";
 
 /** The backends a test file runs on. */
 export type BackendKind = "pglite" | "postgres";
@@ -75,7 +76,7 @@ function backendContext(kind: BackendKind): BackendContext {
       const where: ConnectConfig =
         kind === "pglite" ? { pglite: await getPglite() } : { connectionString: postgresUrl() };
       if (config.schema !== undefined) schemas.push(config.schema);
-      const store = await connect({ ...config, schema: config.schema ?? newSchema(), ...where });
+      const store = await connect({ logger: QUIET, ...config, schema: config.schema ?? newSchema(), ...where });
       stores.push(store);
       return store;
     },

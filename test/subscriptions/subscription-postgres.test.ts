@@ -1,0 +1,169 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterEach, expect, it } from "vitest";
+import { connect, type NewEvent, type Store } from "../../src/index.js";
+import { describePostgres, postgresUrl } from "../support/backends.js";
+import { QUIET } from "../support/quiet-logger.js";
+
+const event = (type: string): NewEvent => ({ type, data: { type } });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it is true, or fails after `ms`. */
+async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describePostgres("subscriptions across connections and processes", ({ newStore, newSchema, query }) => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill("SIGKILL");
+  });
+
+  it("waits for a transaction held open, then handles its event before the later one", async () => {
+    const store = await newStore();
+    const seen: string[] = [];
+    const sub = store.subscribe({ name: "waiting", handler: (e) => void seen.push(e.type) });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let appended!: () => void;
+    const didAppend = new Promise<void>((resolve) => (appended = resolve));
+    const a = store.transaction(async (tx) => {
+      await tx.append("order", "a", [event("A")]);
+      appended();
+      await held;
+    });
+    await didAppend;
+    await store.append("order", "b", [event("B")]);
+    await sleep(300);
+    expect(seen).toEqual([]);
+    release();
+    await a;
+    await sub.caughtUp();
+    expect(seen).toEqual(["A", "B"]);
+  });
+
+  it("runs one worker of a name at a time; another takes over when it stops", async () => {
+    const schema = newSchema();
+    const stores = await Promise.all([0, 1].map(() => connect({ connectionString: postgresUrl(), schema, logger: QUIET })));
+    try {
+      const handledBy: string[][] = [[], []];
+      const subs = stores.map((store, i) =>
+        store.subscribe({ name: "shared", leaseMs: 2000, handler: async (e) => void handledBy[i]!.push(e.aggregateId) }),
+      );
+      for (let i = 0; i < 30; i++) await stores[i % 2]!.append("order", `o-${i}`, [event("A")]);
+      await subs[0]!.caughtUp();
+      const active = handledBy[0]!.length > 0 ? 0 : 1;
+      expect(handledBy[1 - active]).toEqual([]);
+      expect(handledBy[active]).toHaveLength(30);
+      const [status] = await stores[0]!.subscriptionStatus("shared");
+      expect(status!.owner).toBe(subs[active]!.owner);
+      await subs[active]!.stop();
+      await stores[active]!.append("order", "after", [event("B")]);
+      await subs[1 - active]!.caughtUp();
+      expect(handledBy[1 - active]).toEqual(["after"]);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
+  it("recovers when its connections and its LISTEN connection are terminated", async () => {
+    const application = `meowmx-${Math.random().toString(36).slice(2)}`;
+    const schema = newSchema();
+    const store = await connect({ connectionString: `${postgresUrl()}?application_name=${application}`, schema, logger: QUIET });
+    const writer = await newStore({ schema });
+    try {
+      const seen = new Set<string>();
+      const sub = store.subscribe({ name: "survivor", maxSleepMs: 60_000, leaseMs: 60_000, handler: (e) => void seen.add(e.aggregateId) });
+      await sub.caughtUp();
+      const listeners = () =>
+        query<{ pid: number }>(`select pid from pg_stat_activity where application_name = $1 and query like 'listen %'`, [application]);
+      await eventually(async () => (await listeners()).length === 1, 5000, "the LISTEN connection");
+      const [before] = await listeners();
+      await query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`, [application]);
+      for (let i = 0; i < 20; i++) await writer.append("order", `o-${i}`, [event("A")]);
+      await eventually(async () => seen.size === 20, 20_000, "every event after the connections were cut");
+      await eventually(async () => (await listeners()).some((row) => row.pid !== before!.pid), 10_000, "a new LISTEN connection");
+      // Woken through the new LISTEN connection: the worker's idle sleep is far longer than this wait.
+      await sleep(1500);
+      await writer.append("order", "late", [event("A")]);
+      await eventually(async () => seen.has("late"), 1000, "a wake-up through the new LISTEN connection");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("builds a read model exactly once from 3 worker processes while 8 writers append and the active worker is killed twice", async () => {
+    const store: Store = await newStore();
+    await query(`create table "${store.schema}".handled (seq bigserial primary key, stream text not null, version int not null, worker int not null)`);
+    const spawnWorker = () => {
+      const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "worker-process.ts"), postgresUrl(), store.schema, "1000"], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      children.push(child);
+      return new Promise<ChildProcess>((resolve) => child.stdout!.once("data", () => resolve(child)));
+    };
+    const workers = await Promise.all([spawnWorker(), spawnWorker(), spawnWorker()]);
+
+    const total = 5000;
+    let written = 0;
+    const writers = Array.from({ length: 8 }, async (_, w) => {
+      let n = 0;
+      while (written < total) {
+        const count = Math.min(1 + (n % 3), total - written);
+        written += count;
+        const stream = `s-${w}-${n++ % 25}`;
+        const events = Array.from({ length: count }, () => event("E"));
+        if (n % 4 === 0) {
+          // Some transactions stay open a while, so later ones commit first.
+          await store.transaction(async (tx) => {
+            await tx.append("order", stream, events);
+            await sleep(Math.random() * 20);
+          });
+        } else {
+          await store.append("order", stream, events);
+        }
+      }
+    });
+
+    const killActive = async () => {
+      const [status] = await store.subscriptionStatus("read-model");
+      const pid = Number(status?.owner?.split(":")[1]);
+      const victim = workers.find((child) => child.pid === pid);
+      if (victim === undefined) return false;
+      victim.kill("SIGKILL");
+      workers.splice(workers.indexOf(victim), 1, await spawnWorker());
+      return true;
+    };
+    let kills = 0;
+    const killer = (async () => {
+      while (kills < 2) {
+        await sleep(700);
+        const [{ n }] = (await query<{ n: number }>(`select count(*)::int as n from "${store.schema}".handled`)) as [{ n: number }];
+        if (n > 0 && n < total && (await killActive())) kills++;
+        if (n >= total) break;
+      }
+    })();
+    await Promise.all(writers);
+    await killer;
+
+    const countRows = async () =>
+      (await query<{ rows: number; distinct: number }>(
+        `select count(*)::int as rows, count(distinct (stream, version))::int as distinct from "${store.schema}".handled`,
+      ))[0]!;
+    await eventually(async () => (await countRows()).rows >= total, 90_000, "the read model to hold every event");
+    await sleep(500);
+    expect(await countRows()).toEqual({ rows: total, distinct: total });
+    expect(kills).toBe(2);
+    const outOfOrder = await query(
+      `select stream from (select stream, version, row_number() over (partition by stream order by seq) as n from "${store.schema}".handled) t
+       where version <> n`,
+    );
+    expect(outOfOrder).toEqual([]);
+    const workersUsed = await query<{ n: number }>(`select count(distinct worker)::int as n from "${store.schema}".handled`);
+    expect(workersUsed[0]!.n).toBeGreaterThanOrEqual(2);
+  }, 180_000);
+});
