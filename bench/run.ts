@@ -134,11 +134,89 @@ async function w3(events: number, snapshotEvery: number | undefined): Promise<Ro
   };
 }
 
+async function w5(events: number): Promise<Row> {
+  const meowmx = await withStore(async (store) => {
+    await store.db.schema.createTable(`${store.schema}.read_model`).addColumn("id", "text").addColumn("version", "integer").execute();
+    for (let written = 0; written < events; written += 1000) {
+      await store.append("item", `s-${written}`, Array.from({ length: 1000 }, () => ({ type: "Added", data: payload })));
+    }
+    let run = 0;
+    return repeat(async () => {
+      const started = performance.now();
+      const sub = store.subscribe({
+        name: `catch-up-${run++}`,
+        batchSize: 500,
+        handler: async (event, tx) => {
+          await tx.db.insertInto(`${store.schema}.read_model`).values({ id: event.aggregateId, version: event.version }).execute();
+        },
+      });
+      await sub.caughtUp();
+      const elapsed = (performance.now() - started) / 1000;
+      await sub.stop();
+      return events / elapsed;
+    });
+  });
+  return { workload: `W5 subscription catch-up over ${events.toLocaleString("en")} events, one row per event through tx`, unit: "events/s", meowmx };
+}
+
+/**
+ * Commit-to-handler latency at a steady rate: the writer is another store, so the subscriber hears
+ * of commits only through LISTEN (or, with `listen: false`, by polling).
+ */
+async function w6(listen: boolean): Promise<Row> {
+  const rate = 200;
+  const seconds = 5;
+  const latencies: number[] = [];
+  await withStore(async (writer) => {
+    const subscriber = await connect({ connectionString: url, schema: writer.schema, listen });
+    try {
+      const committed = new Map<string, number>();
+      const sub = subscriber.subscribe({
+        name: "latency",
+        handler: (event) => {
+          const at = committed.get(event.aggregateId);
+          if (at !== undefined) latencies.push(performance.now() - at);
+        },
+      });
+      await sub.caughtUp();
+      const started = performance.now();
+      for (let i = 0; i < rate * seconds; i++) {
+        const due = started + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        await writer.append("item", `l-${i}`, [{ type: "Added", data: payload }]);
+        committed.set(`l-${i}`, performance.now());
+      }
+      await sub.caughtUp();
+    } finally {
+      await subscriber.close();
+    }
+  });
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return {
+    workload: `W6 commit-to-handler latency at ${rate} appends/s, ${listen ? "LISTEN" : "polling alone"} (p50; min-max is p1-p99)`,
+    unit: "ms",
+    meowmx: { median: at(0.5), min: at(0.01), max: at(0.99) },
+    target: listen ? "p50 <= 5 ms, p99 <= 50 ms" : undefined,
+  };
+}
+
 const format = (m: Measure | undefined, unit: string) =>
   m === undefined ? "" : `${m.median.toFixed(unit === "ms" ? 2 : 0)} (${m.min.toFixed(unit === "ms" ? 2 : 0)}–${m.max.toFixed(unit === "ms" ? 2 : 0)})`;
 
 const rows: Row[] = [];
-for (const workload of [w1, w2, () => w3(1000, undefined), () => w3(10_000, undefined), () => w3(10_000, 100)]) {
+const workloads = [
+  w1,
+  w2,
+  () => w3(1000, undefined),
+  () => w3(10_000, undefined),
+  () => w3(10_000, 100),
+  () => w5(20_000),
+  () => w6(true),
+  () => w6(false),
+];
+for (const workload of workloads) {
   const row = await workload();
   rows.push(row);
   const ratio = row.raw === undefined ? "" : `  ${(row.meowmx.median / row.raw.median).toFixed(2)}x raw`;

@@ -36,6 +36,12 @@ export interface ConnectConfig {
   readonly migrate?: boolean;
   /** The SQL type of aggregate ids when the tables are created: "text", "uuid", "char(20)"...; default "text". */
   readonly aggregateIdType?: string;
+  /**
+   * Whether subscriptions LISTEN for commits made by other processes (PostgreSQL only); default true.
+   * Turn it off behind a transaction-pooling proxy such as PgBouncer, where LISTEN cannot work:
+   * workers then poll, backing off up to their `maxSleepMs`.
+   */
+  readonly listen?: boolean;
   /** Where background work reports; default warnings and errors to the console. */
   readonly logger?: Logger;
 }
@@ -64,7 +70,14 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
     const channel = notifyChannel(schema);
     const broadcast = backend.kind === "postgres" ? () => sendNotify(backend.db, channel) : undefined;
     const notifier = new CommitNotifier(broadcast, (error) => logger.warn("could not notify subscribers", { error }));
-    return new Store({ backend, target: { schema, aggregateIdType: configuredIdType }, aggregateIdType, notifier, channel, logger });
+    return new Store({
+      backend,
+      target: { schema, aggregateIdType: configuredIdType },
+      aggregateIdType,
+      notifier,
+      channel: config.listen === false ? undefined : channel,
+      logger,
+    });
   } catch (error) {
     await backend.close();
     throw error;

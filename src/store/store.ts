@@ -36,8 +36,8 @@ export interface StoreParts {
   /** The aggregate id type of the tables as they are. */
   readonly aggregateIdType: AggregateIdType;
   readonly notifier: CommitNotifier;
-  /** The NOTIFY channel that commits of other processes are announced on. */
-  readonly channel: string;
+  /** The NOTIFY channel that commits of other processes are announced on; undefined: do not listen. */
+  readonly channel: string | undefined;
   readonly logger: Logger;
 }
 
@@ -99,7 +99,8 @@ export class Store extends Session {
       () => this.subscriptions.delete(subscription),
     );
     this.subscriptions.add(subscription);
-    this.listener ??= this.parts.backend.listen?.(this.parts.channel, () => this.wakeSubscriptions(), this.parts.logger);
+    const channel = this.parts.channel;
+    if (channel !== undefined) this.listener ??= this.parts.backend.listen?.(channel, () => this.wakeSubscriptions(), this.parts.logger);
     return subscription;
   }
 

@@ -96,6 +96,24 @@ describePostgres("subscriptions across connections and processes", ({ newStore, 
     }
   });
 
+  it("polls without a LISTEN connection when told not to listen", async () => {
+    const application = `meowmx-${Math.random().toString(36).slice(2)}`;
+    const schema = newSchema();
+    const store = await connect({ connectionString: `${postgresUrl()}?application_name=${application}`, schema, listen: false, logger: QUIET });
+    const writer = await newStore({ schema });
+    try {
+      const seen: string[] = [];
+      const sub = store.subscribe({ name: "poller", maxSleepMs: 200, handler: (e) => void seen.push(e.aggregateId) });
+      await sub.caughtUp();
+      await writer.append("order", "o-1", [event("A")]);
+      await eventually(async () => seen.includes("o-1"), 5000, "the event, by polling");
+      const listening = await query(`select pid from pg_stat_activity where application_name = $1 and query like 'listen %'`, [application]);
+      expect(listening).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("builds a read model exactly once from 3 worker processes while 8 writers append and the active worker is killed twice", async () => {
     const store: Store = await newStore();
     await query(`create table "${store.schema}".handled (seq bigserial primary key, stream text not null, version int not null, worker int not null)`);
