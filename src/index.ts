@@ -10,3 +10,5 @@ export * from "./aggregates/define-aggregate.js";
 export * from "./command-handling/repository.js";
 export * from "./subscriptions/status.js";
 export * from "./subscriptions/subscription.js";
+export * from "./projections/define-projection.js";
+export * from "./projections/projection-runner.js";

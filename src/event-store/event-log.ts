@@ -28,6 +28,15 @@ export interface EventLogConfig {
   readonly schema: string;
   /** The type of the `aggregate_id` column. */
   readonly aggregateIdType: AggregateIdType;
+  /** Work that must commit with every append to some categories (inline projections). */
+  readonly appendHook?: AppendHook;
+}
+
+/** Work run inside the transaction of every append to the categories it applies to. */
+export interface AppendHook {
+  appliesTo(aggregateType: string): boolean;
+  /** Runs after the events are stored, on the append's transaction; a throw rolls the append back. */
+  afterAppend(events: ReadonlyArray<RecordedEvent>, db: Kysely<any>): Promise<void>;
 }
 
 /**
@@ -53,6 +62,12 @@ interface EventRow {
   tx_id: string;
   seq: string;
   created_at: Date;
+}
+
+/** What the append statement settled to, and whether it stored the events now or found them stored. */
+interface Appended {
+  readonly result: AppendResult;
+  readonly fresh: boolean;
 }
 
 interface AppendRow {
@@ -105,7 +120,18 @@ export class EventLog {
     assertExpectedVersion(expected);
     const prepared = prepareEvents(events);
     if (prepared.ids.length === 0) return this.appendNothing(aggregateType, aggregateId, expected);
-    const result = await this.withTypedIds(() => this.appendAtVersion(aggregateType, aggregateId, prepared, expected));
+    const hook = this.config.appendHook;
+    if (hook?.appliesTo(aggregateType) && this.scope.kind === "pool") {
+      // The hook's work must commit with the events: give the append a transaction of its own.
+      const result = await this.db.transaction().execute((trx) =>
+        new EventLog(trx, this.config, { kind: "transaction", written: () => {} }).append(aggregateType, aggregateId, events, options),
+      );
+      this.scope.written();
+      return result;
+    }
+    const { result, fresh } = await this.withTypedIds(() => this.appendAtVersion(aggregateType, aggregateId, prepared, expected));
+    // A retried append that finds its events stored already has had its effects.
+    if (fresh && hook?.appliesTo(aggregateType)) await hook.afterAppend(result.events, this.db);
     this.scope.written();
     return result;
   }
@@ -136,9 +162,10 @@ export class EventLog {
   /**
    * A page of committed events in global commit order, after the cursor `after`. An event appears
    * only once every transaction that started before its own has ended, so that no event committing
-   * late is ever passed over by a reader that has moved on.
+   * late is ever passed over by a reader that has moved on. `settledOnly: false` drops that wait,
+   * for a reader that knows no writer of these categories is in flight.
    */
-  async read(options: ReadOptions = {}): Promise<RecordedEvent[]> {
+  async read(options: ReadOptions = {}, { settledOnly = true } = {}): Promise<RecordedEvent[]> {
     const after = decodePosition(options.after);
     const limit = optionalWholeNumber(options.limit, "limit") ?? DEFAULT_READ_LIMIT;
     const types = options.aggregateTypes;
@@ -159,7 +186,7 @@ export class EventLog {
     const { rows } = await sql<EventRow>`
       select ${EVENT_COLUMNS} from ${this.events}
       where (transaction_id, sequence) > (${after.transactionId.toString()}::xid8, ${after.sequence.toString()}::bigint)
-        and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ${settledOnly ? sql`and transaction_id < pg_snapshot_xmin(pg_current_snapshot())` : sql``}
         ${category} ${inPartition}
       order by transaction_id, sequence
       limit ${limit}`.execute(this.db);
@@ -198,7 +225,7 @@ export class EventLog {
     aggregateId: string,
     prepared: PreparedEvents,
     expected: ExpectedVersion,
-  ): Promise<AppendResult> {
+  ): Promise<Appended> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
       try {
@@ -241,7 +268,7 @@ export class EventLog {
     aggregateId: string,
     prepared: PreparedEvents,
     expected: ExpectedVersion,
-  ): Promise<AppendResult> {
+  ): Promise<Appended> {
     const stream = this.isStream(aggregateType, aggregateId);
     const duplicates = prepared.idsGiven
       ? sql`(select count(*)::int from ${this.events} where ${stream} and event_id in (select event_id from input))`
@@ -295,7 +322,7 @@ export class EventLog {
         createdAt: row.created_at!,
       };
     });
-    return { version: events.at(-1)!.version, events };
+    return { result: { version: events.at(-1)!.version, events }, fresh: true };
   }
 
   /** A repeated append of events already in the stream settles to the stored events. */
@@ -304,7 +331,7 @@ export class EventLog {
     aggregateId: string,
     prepared: PreparedEvents,
     head: number,
-  ): Promise<AppendResult> {
+  ): Promise<Appended> {
     const { rows } = await sql<EventRow>`
       select ${EVENT_COLUMNS} from ${this.events}
       where ${this.isStream(aggregateType, aggregateId)} and event_id = any(${prepared.ids}::uuid[])
@@ -315,7 +342,7 @@ export class EventLog {
           "a retried append must repeat the same events",
       );
     }
-    return { version: head, events: rows.map(toRecordedEvent) };
+    return { result: { version: head, events: rows.map(toRecordedEvent) }, fresh: false };
   }
 
   private async headOf(aggregateType: string, aggregateId: string): Promise<number> {

@@ -92,4 +92,15 @@ export const MIGRATIONS: ReadonlyArray<MeowmxMigration> = [
     // Kept with the checkpoint so that operators' tools can tell a subscription's lag.
     statements: ({ schema }) => [`alter table ${quoteIdentifier(schema)}.subscriptions add column aggregate_types text[]`],
   },
+  {
+    name: "0003_projection_versions",
+    // The definition version each projection's states were built with: a new one means a rebuild.
+    statements: ({ schema }) => [
+      `create table ${quoteIdentifier(schema)}.projections (
+  name text primary key,
+  version integer not null,
+  rebuilt_at timestamptz
+)`,
+    ],
+  },
 ];

@@ -13,6 +13,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { CommitNotifier } from "../event-store/commit-notifier.js";
 import { CONSOLE_LOGGER, type Logger } from "../logger.js";
 import { migrate } from "../migrations/migrate.js";
+import type { Projection } from "../projections/define-projection.js";
 import { Store } from "./store.js";
 
 /** The schema meowmx's tables live in unless `schema` says otherwise. */
@@ -42,6 +43,11 @@ export interface ConnectConfig {
    * workers then poll, backing off up to their `maxSleepMs`.
    */
   readonly listen?: boolean;
+  /**
+   * Projections to fold inside the transaction of every append to their categories: once an append
+   * returns, `store.projection(P).get(key)` shows its effect; a reducer that throws rolls it back.
+   */
+  readonly inlineProjections?: ReadonlyArray<Projection<any, any>>;
   /** Where background work reports; default warnings and errors to the console. */
   readonly logger?: Logger;
 }
@@ -66,18 +72,26 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
   const backend = await openBackend(resolveTarget(config));
   try {
     if (config.migrate ?? true) await migrate(backend.db, { schema, aggregateIdType: configuredIdType });
-    const aggregateIdType = (await readAggregateIdType(backend.db, schema)) ?? configuredAggregateIdType(configuredIdType);
+    const existing = await readAggregateIdType(backend.db, schema);
+    const aggregateIdType = existing ?? configuredAggregateIdType(configuredIdType);
     const channel = notifyChannel(schema);
     const broadcast = backend.kind === "postgres" ? () => sendNotify(backend.db, channel) : undefined;
     const notifier = new CommitNotifier(broadcast, (error) => logger.warn("could not notify subscribers", { error }));
-    return new Store({
+    const inlineProjections = config.inlineProjections ?? [];
+    const store = new Store({
       backend,
+      inlineProjections,
       target: { schema, aggregateIdType: configuredIdType },
       aggregateIdType,
       notifier,
       channel: config.listen === false ? undefined : channel,
       logger,
     });
+    // Before the first migration there is nothing to rebuild (nor the table that would tell).
+    if (existing !== undefined) {
+      for (const projection of inlineProjections) await store.projection(projection).rebuildIfOutdated();
+    }
+    return store;
   } catch (error) {
     await backend.close();
     throw error;

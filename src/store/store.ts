@@ -12,6 +12,10 @@ import type { ParkedEvent, SubscriptionStatus } from "../subscriptions/status.js
 import { Subscription, type SubscriptionConfig } from "../subscriptions/subscription.js";
 import type { NotificationListener } from "../database/notification-listener.js";
 import { Session } from "./session.js";
+import type { Projection } from "../projections/define-projection.js";
+import { inlineProjectionsHook } from "../projections/inline-projections.js";
+import { ProjectionRunner } from "../projections/projection-runner.js";
+import { ProjectionStates } from "../projections/projection-states.js";
 
 /** Options of `store.transaction`. */
 export interface TransactionOptions {
@@ -36,6 +40,8 @@ export interface StoreParts {
   /** The aggregate id type of the tables as they are. */
   readonly aggregateIdType: AggregateIdType;
   readonly notifier: CommitNotifier;
+  /** Projections folded inside every append's transaction. */
+  readonly inlineProjections: ReadonlyArray<Projection<any, any>>;
   /** The NOTIFY channel that commits of other processes are announced on; undefined: do not listen. */
   readonly channel: string | undefined;
   readonly logger: Logger;
@@ -49,11 +55,18 @@ export class Store extends Session {
   private readonly logConfig: EventLogConfig;
   private readonly checkpoints: Checkpoints;
   private readonly subscriptions = new Set<Subscription<TransactionSession>>();
+  private readonly projectionStates: ProjectionStates;
+  private readonly projections = new Map<string, ProjectionRunner<any, TransactionSession>>();
   private listener: NotificationListener | undefined;
   private closed = false;
 
   constructor(private readonly parts: StoreParts) {
-    const logConfig = { schema: parts.target.schema, aggregateIdType: parts.aggregateIdType };
+    const projectionStates = new ProjectionStates(parts.target.schema);
+    const logConfig: EventLogConfig = {
+      schema: parts.target.schema,
+      aggregateIdType: parts.aggregateIdType,
+      ...(parts.inlineProjections.length === 0 ? {} : { appendHook: inlineProjectionsHook(parts.inlineProjections, projectionStates) }),
+    };
     const db = parts.backend.db;
     super(db, {
       log: new EventLog(db, logConfig, { kind: "pool", written: () => parts.notifier.committed() }),
@@ -62,6 +75,7 @@ export class Store extends Session {
       atomically: (work) => this.runTransaction((tx) => work(tx.log, tx.snapshots)),
     });
     this.logConfig = logConfig;
+    this.projectionStates = projectionStates;
     this.checkpoints = new Checkpoints(logConfig.schema);
     parts.notifier.onCommit(() => this.wakeSubscriptions());
   }
@@ -102,6 +116,40 @@ export class Store extends Session {
     const channel = this.parts.channel;
     if (channel !== undefined) this.listener ??= this.parts.backend.listen?.(channel, () => this.wakeSubscriptions(), this.parts.logger);
     return subscription;
+  }
+
+  /**
+   * A projection in this store: `start()` runs it as a subscription (unless it is inline), `get(key)`
+   * reads a state, `rebuild()` builds it again from the first event.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * import { CustomerTotals } from "./customer-totals.js";
+   * const store = await connect();
+   * const totals = store.projection(CustomerTotals).start();
+   * await totals.caughtUp();
+   * console.log(await totals.get("c-1"));
+   * ```
+   */
+  projection<S>(projection: Projection<any, S>): ProjectionRunner<S, TransactionSession> {
+    const known = this.projections.get(projection.name);
+    if (known !== undefined) {
+      if (known.projection !== projection) throw new InvalidArgumentError(`another projection named ${projection.name} is in use in this store`);
+      return known;
+    }
+    const runner = new ProjectionRunner<S, TransactionSession>(projection, {
+      db: this.parts.backend.db,
+      states: this.projectionStates,
+      checkpoints: this.checkpoints,
+      schema: this.schema,
+      inline: this.parts.inlineProjections.includes(projection),
+      subscribe: (config) => this.subscribe(config),
+      transaction: (work) => this.runTransaction((tx) => work({ db: tx.session.db, log: tx.log })),
+      readAll: (options) => this.readAll(options),
+    });
+    this.projections.set(projection.name, runner);
+    return runner;
   }
 
   /** Every subscription's checkpoint, lag, owner and last error, per partition (or one subscription's). */
@@ -188,6 +236,7 @@ export class Store extends Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.projections.values()].map((runner) => runner.stop()));
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
     await this.listener?.stop();
     await this.parts.notifier.drained();

@@ -60,6 +60,20 @@ export class Checkpoints {
       where name = ${name} and partition = ${partition}`.execute(db);
   }
 
+  /** Waits for a partition's row and holds it to the end of the transaction: its worker pauses. */
+  async lock(db: Kysely<any>, name: string, partition: number): Promise<void> {
+    await sql`select 1 from ${this.table("subscriptions")} where name = ${name} and partition = ${partition} for update`.execute(db);
+  }
+
+  /** Sets a partition's position, leaving its lease alone (a rebuild did the work up to there). */
+  async moveTo(db: Kysely<any>, name: string, partition: number, position: string): Promise<void> {
+    const at = decodePosition(position);
+    await sql`
+      update ${this.table("subscriptions")}
+      set transaction_id = ${at.transactionId.toString()}::xid8, sequence = ${at.sequence.toString()}, last_error = null, updated_at = now()
+      where name = ${name} and partition = ${partition}`.execute(db);
+  }
+
   /** Records why the last batch failed, for operators. */
   async recordError(db: Kysely<any>, name: string, partition: number, error: string): Promise<void> {
     await sql`update ${this.table("subscriptions")} set last_error = ${error}, updated_at = now()

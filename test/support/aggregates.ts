@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineAggregate } from "../../src/index.js";
+import { defineAggregate, defineProjection } from "../../src/index.js";
 
 /** The order of API.md, as tests use it. */
 export const Order = defineAggregate({
@@ -57,3 +57,43 @@ export const snapshottingCounter = (every: number, snapshotVersion = 0) =>
     snapshotEvery: every,
     snapshotVersion,
   });
+
+/** Refunds, a second category for projections over several aggregates. */
+export const Refund = defineAggregate({
+  type: "refund",
+  events: {
+    Refunded: z.object({ customerId: z.string(), amount: z.number().nonnegative() }),
+    RefundCancelled: z.object({ customerId: z.string() }),
+  },
+  initialState: { refunded: 0 },
+  evolve: {
+    Refunded: (draft, data) => {
+      draft.refunded += data.amount;
+    },
+    RefundCancelled: (draft) => {
+      draft.refunded = 0;
+    },
+  },
+});
+
+/** Per customer: orders, total and refunds; a cancelled refund deletes the customer's state. */
+export const CustomerTotals = defineProjection({
+  name: "customer-totals",
+  from: [Order, Refund],
+  key: (event) => (event.aggregateType === "order" && event.type === "OrderShipped" ? `order:${event.aggregateId}` : (event.data as { customerId: string }).customerId),
+  initialState: { orders: 0, total: 0, refunded: 0 },
+  evolve: {
+    order: {
+      OrderCreated: (draft, data) => {
+        draft.orders += 1;
+        draft.total += data.total;
+      },
+    },
+    refund: {
+      Refunded: (draft, data) => {
+        draft.refunded += data.amount;
+      },
+      RefundCancelled: () => null,
+    },
+  },
+});

@@ -1,0 +1,29 @@
+import type { Kysely } from "kysely";
+import type { AppendHook } from "../event-store/event-log.js";
+import type { RecordedEvent } from "../event-store/events.js";
+import type { Projection } from "./define-projection.js";
+import { foldChanges } from "./fold-changes.js";
+import type { ProjectionStates } from "./projection-states.js";
+
+/**
+ * The append hook of inline projections: inside every append's transaction, fold the new events
+ * into the states they touch. Writers of the same key wait for each other (a lock per key), and
+ * all of them wait while the projection is being swapped in by a rebuild.
+ */
+export function inlineProjectionsHook(projections: ReadonlyArray<Projection<any, any>>, states: ProjectionStates): AppendHook {
+  const types = new Set(projections.flatMap((projection) => projection.aggregateTypes));
+  return {
+    appliesTo: (aggregateType) => types.has(aggregateType),
+    async afterAppend(events: ReadonlyArray<RecordedEvent>, db: Kysely<any>) {
+      for (const projection of projections) {
+        const parsed = events.flatMap((event) => projection.parse(event) ?? []);
+        if (parsed.length === 0) continue;
+        await states.lockForWriting(db, projection.name);
+        const keys = parsed.map((event) => projection.keyOf(event));
+        await states.lockKeys(db, projection.name, keys);
+        const current = await states.load(db, projection.name, keys);
+        await states.write(db, projection.name, foldChanges(projection, parsed, current));
+      }
+    },
+  };
+}

@@ -1,0 +1,184 @@
+import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
+import { InvalidArgumentError } from "../errors.js";
+import type { EventLog } from "../event-store/event-log.js";
+import type { RecordedEvent } from "../event-store/events.js";
+import type { Checkpoints } from "../subscriptions/checkpoints.js";
+import type { Subscription, SubscriptionConfig } from "../subscriptions/subscription.js";
+import type { Projection } from "./define-projection.js";
+import { foldChanges } from "./fold-changes.js";
+import type { ProjectionStates, StateChange } from "./projection-states.js";
+
+/** Progress of a rebuild, reported every {@link PROGRESS_EVERY} events and at the end. */
+export interface RebuildProgress {
+  /** Events read so far. */
+  readonly events: number;
+  /** The position of the last of them. */
+  readonly position: string;
+}
+
+/** What a rebuild did. */
+export interface RebuildResult {
+  readonly events: number;
+  readonly keys: number;
+  readonly position: string;
+}
+
+/** How often a rebuild reports progress, in events. */
+export const PROGRESS_EVERY = 1000;
+
+/** Options of a projection's worker (what `subscribe` takes, less the name and handler). */
+export type ProjectionWorkerOptions = Omit<SubscriptionConfig<unknown>, "name" | "handler" | "aggregateTypes" | "partitions">;
+
+/** What a projection runner needs from its store. */
+export interface ProjectionContext<Tx extends { db: Kysely<any> }> {
+  readonly db: Kysely<any>;
+  readonly states: ProjectionStates;
+  readonly checkpoints: Checkpoints;
+  readonly schema: string;
+  /** Whether the store folds this projection inside every append (then it has no worker). */
+  readonly inline: boolean;
+  subscribe(config: SubscriptionConfig<Tx>): Subscription<Tx>;
+  transaction<T>(work: (parts: { db: Kysely<any>; log: EventLog }) => Promise<T>): Promise<T>;
+  readAll(options: { aggregateTypes: ReadonlyArray<string> }): AsyncIterable<RecordedEvent>;
+}
+
+/**
+ * A projection in a store: its states, its worker (a subscription named `projection:<name>`), and
+ * rebuilds.
+ */
+export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
+  private subscription: Subscription<Tx> | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(
+    readonly projection: Projection<any, S>,
+    private readonly context: ProjectionContext<Tx>,
+  ) {}
+
+  /** The name of the subscription that runs it. */
+  get subscriptionName(): string {
+    return `projection:${this.projection.name}`;
+  }
+
+  /**
+   * Runs the projection as a subscription, with that subscription's guarantees; states are written
+   * in the checkpoint's transaction. When the stored states were built by another `version` of the
+   * definition, it rebuilds them first.
+   */
+  start(options: ProjectionWorkerOptions = {}): this {
+    if (this.context.inline) throw new InvalidArgumentError(`projection ${this.projection.name} runs inline in this store; it has no worker`);
+    this.starting ??= this.rebuildIfOutdated().then(() => {
+      const cache = new WeakMap<object, Map<string, S | null>>();
+      this.subscription = this.context.subscribe({
+        ...options,
+        name: this.subscriptionName,
+        aggregateTypes: this.projection.aggregateTypes,
+        handler: (event, tx) => this.handle(event, tx, cache),
+      });
+    });
+    return this;
+  }
+
+  /** Resolves once everything committed before the call is in the states. */
+  async caughtUp(): Promise<void> {
+    if (this.starting === undefined) throw new InvalidArgumentError(`projection ${this.projection.name} was not started`);
+    await this.starting;
+    await this.subscription!.caughtUp();
+  }
+
+  /** Stops the worker (the states stay). */
+  async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    await this.subscription?.stop();
+  }
+
+  /** The state of `key`, or undefined when it has none. */
+  async get(key: string): Promise<S | undefined> {
+    return (await this.context.states.load<S>(this.context.db, this.projection.name, [key])).get(key);
+  }
+
+  /** Every key that has a state, in order. */
+  keys(): Promise<string[]> {
+    return this.context.states.keys(this.context.db, this.projection.name);
+  }
+
+  /**
+   * A Kysely query over this projection's rows of `projection_states` (columns key, state,
+   * position, updated_at), to filter and sort as needed.
+   */
+  query(): SelectQueryBuilder<any, "projection_states", {}> {
+    return this.context.db.withSchema(this.context.schema).selectFrom("projection_states").where("name", "=", this.projection.name);
+  }
+
+  /**
+   * Builds every state again from the first event, in memory, then swaps them in within one
+   * transaction: readers see the old states or the new ones, never a mix. A worker of the projection
+   * pauses during the swap and goes on from the rebuilt position.
+   */
+  async rebuild(options: { onProgress?: (progress: RebuildProgress) => void } = {}): Promise<RebuildResult> {
+    const { projection, context } = this;
+    const changes = new Map<string, StateChange<S>>();
+    let events = 0;
+    let position = "";
+    const fold = (event: RecordedEvent) => {
+      const parsed = projection.parse(event);
+      if (parsed !== undefined) foldChanges(projection, [parsed], new Map(), changes);
+      events++;
+      position = event.position;
+      if (events % PROGRESS_EVERY === 0) options.onProgress?.({ events, position });
+    };
+    for await (const event of context.readAll({ aggregateTypes: projection.aggregateTypes })) fold(event);
+    await context.transaction(async ({ db, log }) => {
+      await context.states.lockForRebuild(db, projection.name);
+      if (!context.inline) {
+        await context.checkpoints.ensure(db, this.subscriptionName, 1, projection.aggregateTypes);
+        await context.checkpoints.lock(db, this.subscriptionName, 0);
+      }
+      // Inline writers are locked out now, so every committed event counts; a worker's events
+      // are only those its checkpoint may pass.
+      for (;;) {
+        const page = await log.read({ aggregateTypes: projection.aggregateTypes, after: position }, { settledOnly: !context.inline });
+        page.forEach(fold);
+        if (page.length === 0) break;
+      }
+      const settled = new Map([...changes].filter(([, change]) => change.state !== null));
+      await context.states.replaceAll(db, projection.name, settled);
+      if (!context.inline) await context.checkpoints.moveTo(db, this.subscriptionName, 0, position);
+      await sql`
+        insert into ${sql.id(context.schema, "projections")} (name, version, rebuilt_at) values (${projection.name}, ${projection.version}, now())
+        on conflict (name) do update set version = excluded.version, rebuilt_at = excluded.rebuilt_at`.execute(db);
+    });
+    options.onProgress?.({ events, position });
+    return { events, keys: [...changes.values()].filter((change) => change.state !== null).length, position };
+  }
+
+  /** Rebuilds when the states were built by another version of the definition; records the version otherwise. */
+  async rebuildIfOutdated(): Promise<void> {
+    const { projection, context } = this;
+    const { rows } = await sql<{ version: number }>`
+      select version from ${sql.id(context.schema, "projections")} where name = ${projection.name}`.execute(context.db);
+    const stored = rows[0]?.version;
+    if (stored === projection.version) return;
+    const hasStates = (await sql<{ found: boolean }>`
+      select exists (select 1 from ${sql.id(context.schema, "projection_states")} where name = ${projection.name}) as found`.execute(context.db)).rows[0]?.found;
+    if (stored !== undefined || hasStates) {
+      await this.rebuild();
+      return;
+    }
+    await sql`insert into ${sql.id(context.schema, "projections")} (name, version) values (${projection.name}, ${projection.version})
+      on conflict (name) do nothing`.execute(context.db);
+  }
+
+  private async handle(event: RecordedEvent, tx: Tx, cache: WeakMap<object, Map<string, S | null>>): Promise<void> {
+    const parsed = this.projection.parse(event);
+    if (parsed === undefined) return;
+    const key = this.projection.keyOf(parsed);
+    // States this batch has written already are read from memory: the batch is one transaction.
+    let known = cache.get(tx);
+    if (known === undefined) cache.set(tx, (known = new Map()));
+    const stored = known.has(key) ? known.get(key) : (await this.context.states.load<S>(tx.db, this.projection.name, [key])).get(key);
+    const [change] = foldChanges(this.projection, [parsed], new Map(stored === undefined || stored === null ? [] : [[key, stored]])).values();
+    known.set(key, change!.state);
+    await this.context.states.write(tx.db, this.projection.name, new Map([[key, change!]]));
+  }
+}

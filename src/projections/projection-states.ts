@@ -1,0 +1,76 @@
+import { type Kysely, sql } from "kysely";
+
+/** A key's new state (null: delete it) and the position of the last event folded into it. */
+export interface StateChange<S> {
+  readonly state: S | null;
+  readonly position: string;
+}
+
+// Rows per statement when a whole projection is written at once.
+const CHUNK = 1000;
+
+/** The projection_states table: one row per projection and key. */
+export class ProjectionStates {
+  constructor(private readonly schema: string) {}
+
+  private get table() {
+    return sql.id(this.schema, "projection_states");
+  }
+
+  /** The states of `keys` (missing keys are absent from the map). */
+  async load<S>(db: Kysely<any>, name: string, keys: ReadonlyArray<string>): Promise<Map<string, S>> {
+    if (keys.length === 0) return new Map();
+    const { rows } = await sql<{ key: string; state: S }>`
+      select key, state from ${this.table} where name = ${name} and key = any(${[...keys]}::text[])`.execute(db);
+    return new Map(rows.map((row) => [row.key, row.state]));
+  }
+
+  /**
+   * Serialises writers of the same keys until the transaction ends: an advisory lock per key, taken
+   * in one order so that two writers never wait for each other.
+   */
+  async lockKeys(db: Kysely<any>, name: string, keys: ReadonlyArray<string>): Promise<void> {
+    const sorted = [...new Set(keys)].sort();
+    await sql`select pg_advisory_xact_lock(hashtextextended(${name} || chr(31) || k, 0)) from unnest(${sorted}::text[]) as k`.execute(db);
+  }
+
+  /** Lets this transaction write the projection's states; waits while a rebuild swaps them. */
+  async lockForWriting(db: Kysely<any>, name: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock_shared(${rebuildLockKey(name)})`.execute(db);
+  }
+
+  /** Keeps every other writer of the projection's states out until this transaction ends. */
+  async lockForRebuild(db: Kysely<any>, name: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${rebuildLockKey(name)})`.execute(db);
+  }
+
+  /** Writes new states and deletes the keys whose state became null. */
+  async write<S>(db: Kysely<any>, name: string, changes: ReadonlyMap<string, StateChange<S>>): Promise<void> {
+    const upserts = [...changes].filter(([, change]) => change.state !== null);
+    const deletes = [...changes].filter(([, change]) => change.state === null).map(([key]) => key);
+    for (let i = 0; i < upserts.length; i += CHUNK) {
+      const rows = upserts.slice(i, i + CHUNK).map(([key, change]) => ({ key, state: change.state, position: change.position }));
+      await sql`
+        insert into ${this.table} (name, key, state, position)
+        select ${name}, x.key, x.state, x.position from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(key text, state jsonb, position text)
+        on conflict (name, key) do update set state = excluded.state, position = excluded.position, updated_at = now()`.execute(db);
+    }
+    if (deletes.length > 0) await sql`delete from ${this.table} where name = ${name} and key = any(${deletes}::text[])`.execute(db);
+  }
+
+  /** Replaces every state of a projection (in the caller's transaction, so readers see old or new). */
+  async replaceAll<S>(db: Kysely<any>, name: string, states: ReadonlyMap<string, StateChange<S>>): Promise<void> {
+    await sql`delete from ${this.table} where name = ${name}`.execute(db);
+    await this.write(db, name, states);
+  }
+
+  /** Every key of a projection, in order. */
+  async keys(db: Kysely<any>, name: string): Promise<string[]> {
+    const { rows } = await sql<{ key: string }>`select key from ${this.table} where name = ${name} order by key`.execute(db);
+    return rows.map((row) => row.key);
+  }
+}
+
+function rebuildLockKey(name: string) {
+  return sql`hashtextextended(${`meowmx projection ${name}`}, 0)`;
+}

@@ -1,0 +1,184 @@
+import fc from "fast-check";
+import { expect, it } from "vitest";
+import { sql } from "kysely";
+import { connect, defineProjection, type NewEvent, type RecordedEvent, type Store } from "../../src/index.js";
+import { CustomerTotals, Order, Refund } from "../support/aggregates.js";
+import { describeEachBackend, describePostgres, postgresUrl } from "../support/backends.js";
+import { QUIET } from "../support/quiet-logger.js";
+
+/** A command of the generated histories: one append to one stream. */
+type Append = { aggregateType: "order" | "refund"; id: string; events: NewEvent[] };
+
+const customer = fc.constantFrom("c-1", "c-2", "c-3");
+const appendArbitrary: fc.Arbitrary<Append> = fc.oneof(
+  fc.record({
+    aggregateType: fc.constant("order" as const),
+    id: fc.constantFrom("o-1", "o-2", "o-3", "o-4"),
+    events: fc.array(
+      fc.oneof(
+        fc.record({ customerId: customer, total: fc.integer({ min: 0, max: 100 }) }).map((data) => Order.events.OrderCreated(data)),
+        fc.constant(Order.events.OrderShipped({ trackingCode: "T" })),
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+  }),
+  fc.record({
+    aggregateType: fc.constant("refund" as const),
+    id: fc.constantFrom("r-1", "r-2"),
+    events: fc.array(
+      fc.oneof(
+        fc.record({ customerId: customer, amount: fc.integer({ min: 0, max: 50 }) }).map((data) => Refund.events.Refunded(data)),
+        customer.map((customerId) => Refund.events.RefundCancelled({ customerId })),
+      ),
+      { minLength: 1, maxLength: 2 },
+    ),
+  }),
+);
+
+async function statesOf(store: Store): Promise<Record<string, unknown>> {
+  const runner = store.projection(CustomerTotals);
+  const states: Record<string, unknown> = {};
+  for (const key of await runner.keys()) states[key] = await runner.get(key);
+  return states;
+}
+
+const pureFold = (events: RecordedEvent[]) => Object.fromEntries(CustomerTotals.fold(events));
+
+describeEachBackend("projections", ({ newStore, newSchema, kind }) => {
+  it("run as a subscription, one state per key, readable by key, by list and by query", async () => {
+    const store = await newStore();
+    const totals = store.projection(CustomerTotals).start();
+    await store.repository(Order).create("o-1", () => Order.events.OrderCreated({ customerId: "c-1", total: 10 }));
+    await store.repository(Order).create("o-2", () => Order.events.OrderCreated({ customerId: "c-1", total: 5 }));
+    await store.repository(Refund).create("r-1", () => Refund.events.Refunded({ customerId: "c-2", amount: 3 }));
+    await totals.caughtUp();
+    expect(await totals.get("c-1")).toEqual({ orders: 2, total: 15, refunded: 0 });
+    expect(await totals.get("c-2")).toEqual({ orders: 0, total: 0, refunded: 3 });
+    expect(await totals.get("nobody")).toBeUndefined();
+    expect(await totals.keys()).toEqual(["c-1", "c-2"]);
+    const big = await totals.query().select(["key"]).where(sql<number>`(state ->> 'total')::int`, ">", 12).execute();
+    expect(big).toEqual([{ key: "c-1" }]);
+    // A reducer returning null deletes the key's state.
+    await store.repository(Refund).update("r-1", () => Refund.events.RefundCancelled({ customerId: "c-2" }));
+    await totals.caughtUp();
+    expect(await totals.get("c-2")).toBeUndefined();
+    expect((await store.subscriptionStatus("projection:customer-totals"))[0]!.lag).toBe(0);
+  });
+
+  it("inline: the state is there when the append returns, and a failing reducer rolls the append back", async () => {
+    const store = await newStore({ inlineProjections: [CustomerTotals] });
+    const totals = store.projection(CustomerTotals);
+    await store.repository(Order).create("o-1", () => Order.events.OrderCreated({ customerId: "c-1", total: 10 }));
+    expect(await totals.get("c-1")).toEqual({ orders: 1, total: 10, refunded: 0 });
+    await store.append("refund", "r-1", [Refund.events.Refunded({ customerId: "c-1", amount: 4 })]);
+    expect(await totals.get("c-1")).toEqual({ orders: 1, total: 10, refunded: 4 });
+    await store.transaction(async (tx) => {
+      await tx.append("order", "o-2", [Order.events.OrderCreated({ customerId: "c-1", total: 1 })]);
+      expect(await tx.load("order", "o-2")).toHaveLength(1);
+    });
+    expect(await totals.get("c-1")).toMatchObject({ orders: 2, total: 11 });
+    expect(() => totals.start()).toThrow(/runs inline/);
+
+    const failing = await newStore({
+      inlineProjections: [
+        defineProjection({
+          name: "failing",
+          from: [Order],
+          initialState: {},
+          evolve: {
+            order: {
+              OrderCreated: () => {
+                throw new Error("reducer broke");
+              },
+            },
+          },
+        }),
+      ],
+    });
+    await expect(failing.append("order", "o-1", [Order.events.OrderCreated({ customerId: "c-1", total: 1 })])).rejects.toThrow("reducer broke");
+    await expect(failing.repository(Order).create("o-2", () => Order.events.OrderCreated({ customerId: "c-1", total: 1 }))).rejects.toThrow("reducer broke");
+    expect(await failing.read()).toEqual([]);
+    // Categories the projection does not read append as usual.
+    await failing.append("invoice", "i-1", [{ type: "Sent", data: {} }]);
+    expect(await failing.read()).toHaveLength(1);
+  });
+
+  it("give the same states incrementally in random batches, after a rebuild, and as a pure fold", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(appendArbitrary, { minLength: 1, maxLength: 15 }), fc.integer({ min: 1, max: 7 }), async (appends, batchSize) => {
+        const store = await newStore();
+        const totals = store.projection(CustomerTotals).start({ batchSize });
+        for (const append of appends) await store.append(append.aggregateType, append.id, append.events);
+        await totals.caughtUp();
+        const incremental = await statesOf(store);
+        const expected = pureFold(await store.read({ limit: 10_000 }));
+        expect(incremental).toEqual(expected);
+        const result = await totals.rebuild();
+        expect(await statesOf(store)).toEqual(expected);
+        expect(result.keys).toBe(Object.keys(expected).length);
+        await store.close();
+      }),
+      { numRuns: kind === "pglite" ? 8 : 15 },
+    );
+  });
+
+  it("rebuild on start when the definition's version changes", async () => {
+    const schema = newSchema();
+    const store = await newStore({ schema });
+    const v0 = store.projection(CustomerTotals).start();
+    await store.append("order", "o-1", [Order.events.OrderCreated({ customerId: "c-1", total: 10 })]);
+    await v0.caughtUp();
+    await v0.stop();
+    // The same name, a new meaning: totals now count double.
+    const doubled = defineProjection({
+      name: "customer-totals",
+      from: [Order],
+      key: (event) => (event.type === "OrderCreated" ? event.data.customerId : event.aggregateId),
+      initialState: { orders: 0, total: 0, refunded: 0 },
+      evolve: {
+        order: {
+          OrderCreated: (draft, data) => {
+            draft.orders += 1;
+            draft.total += 2 * data.total;
+          },
+        },
+      },
+      version: 1,
+    });
+    const other = await newStore({ schema });
+    const v1 = other.projection(doubled).start();
+    await v1.caughtUp();
+    expect(await v1.get("c-1")).toEqual({ orders: 1, total: 20, refunded: 0 });
+  });
+});
+
+describePostgres("projection rebuild under load", ({ newSchema }) => {
+  it("converges to a pure fold of everything while writers keep appending, async and inline", async () => {
+    for (const inline of [false, true]) {
+      const schema = newSchema();
+      const store = await connect({ connectionString: postgresUrl(), schema, logger: QUIET, ...(inline ? { inlineProjections: [CustomerTotals] } : {}) });
+      try {
+        const totals = store.projection(CustomerTotals);
+        if (!inline) totals.start({ batchSize: 50 });
+        let writing = true;
+        const writers = Array.from({ length: 4 }, async (_, w) => {
+          for (let n = 0; writing; n++) {
+            await store.append("order", `o-${w}-${n % 10}`, [Order.events.OrderCreated({ customerId: `c-${n % 7}`, total: n % 13 })]);
+          }
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const progress: number[] = [];
+        await totals.rebuild({ onProgress: (p) => progress.push(p.events) });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await totals.rebuild();
+        writing = false;
+        await Promise.all(writers);
+        if (!inline) await totals.caughtUp();
+        expect(await statesOf(store)).toEqual(pureFold(await store.read({ limit: 1_000_000 })));
+        expect(progress.length).toBeGreaterThan(0);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+});
