@@ -22,15 +22,16 @@ const Order = defineAggregate({
 
 const store = await connect(); // embedded PGlite in memory; DATABASE_URL picks PostgreSQL
 const orders = store.repository(Order);
+const id = crypto.randomUUID();
 
-await orders.create("o-1", () => Order.events.OrderCreated({ customerId: "c-1", total: 42 }));
-const { state, version } = await orders.update("o-1", (order) => {
+await orders.create(id, () => Order.events.OrderCreated({ customerId: "c-1", total: 42 }));
+const { state, version } = await orders.update(id, (order) => {
   if (order.status !== "created") throw new Error("cannot ship");
   return Order.events.OrderShipped({ trackingCode: "TRK-1" });
 });
-console.log(`order o-1 is ${state.status} at version ${version}`);
+console.log(`order ${id} is ${state.status} at version ${version}`);
 
-for await (const event of store.readAll({ aggregateTypes: ["order"] })) {
-  console.log(event.position, `${event.aggregateId}@${event.version}`, event.type, event.data);
+for (const event of await store.load("order", id)) {
+  console.log(event.position, `version ${event.version}`, event.type, event.data);
 }
 await store.close();

@@ -50,11 +50,9 @@ export async function openBackend(target: BackendTarget): Promise<Backend> {
     };
   }
   const { PGlite } = await import("@electric-sql/pglite");
-  const { PGliteDialect } = await import("kysely-pglite-dialect");
   const owned = target.instance === undefined;
   const instance = target.instance ?? (await PGlite.create(target.dataDir ?? "memory://"));
-  const dialect = new PGliteDialect(instance);
-  const db = new Kysely<any>({ dialect });
+  const db = await kyselyOf(instance);
   return {
     kind: "pglite",
     db,
@@ -63,6 +61,20 @@ export async function openBackend(target: BackendTarget): Promise<Backend> {
       if (owned) await db.destroy();
     },
   };
+}
+
+// PGlite has one connection. Stores sharing an instance must share the Kysely driver that queues for
+// it too, or one store's statements would land inside another's transaction.
+const pgliteDrivers = new WeakMap<PGlite, Kysely<any>>();
+
+async function kyselyOf(instance: PGlite): Promise<Kysely<any>> {
+  let db = pgliteDrivers.get(instance);
+  if (db === undefined) {
+    const { PGliteDialect } = await import("kysely-pglite-dialect");
+    db = pgliteDrivers.get(instance) ?? new Kysely<any>({ dialect: new PGliteDialect(instance) });
+    pgliteDrivers.set(instance, db);
+  }
+  return db;
 }
 
 /** The NOTIFY channel of a schema: at most 63 bytes, as PostgreSQL requires. */

@@ -6,6 +6,8 @@ export const SQLSTATE = {
   numericValueOutOfRange: "22003",
   invalidDatetimeFormat: "22007",
   characterNotInRepertoire: "22021",
+  serializationFailure: "40001",
+  deadlockDetected: "40P01",
 } as const;
 
 /** The SQLSTATE of a database error from pg or PGlite, or undefined for any other error. */

@@ -231,7 +231,15 @@ export class EventLog {
       try {
         return await this.inSavepoint(() => this.insert(aggregateType, aggregateId, prepared, expected));
       } catch (error) {
-        if (sqlStateOf(error) !== SQLSTATE.uniqueViolation) throw error;
+        const state = sqlStateOf(error);
+        if (state === SQLSTATE.deadlockDetected || state === SQLSTATE.serializationFailure) {
+          // Two transactions appending to the same streams in opposite orders: one must start over.
+          throw new ConcurrencyError(aggregateType, aggregateId, expected, await this.headOf(aggregateType, aggregateId), {
+            needsNewTransaction: true,
+            reason: `${(error as Error).message} with a concurrent transaction; run this transaction again`,
+          });
+        }
+        if (state !== SQLSTATE.uniqueViolation) throw error;
         lastError = error;
       }
     }

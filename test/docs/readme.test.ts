@@ -18,7 +18,7 @@ describe("README", () => {
       cwd: root,
       env: { ...process.env, DATABASE_URL: "", MEOWMX_DATABASE_URL: "" },
     });
-    expect(stdout).toMatch(/order o-1 is shipped at version 2/);
-    expect(stdout).toMatch(/o-1@2 OrderShipped/);
+    expect(stdout).toMatch(/order [0-9a-f-]{36} is shipped at version 2/);
+    expect(stdout).toMatch(/version 2 OrderShipped/);
   });
 });

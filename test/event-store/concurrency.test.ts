@@ -123,6 +123,36 @@ describePostgres("event log under concurrency", ({ newStore }) => {
     ]);
   });
 
+  it("turns a deadlock between two transactions' appends into a ConcurrencyError that a rerun resolves", async () => {
+    const store = await newStore();
+    let bothFirst!: () => void;
+    let firstDone = 0;
+    const first = new Promise<void>((resolve) => (bothFirst = resolve));
+    const errors: unknown[] = [];
+    const crosswise = (one: string, other: string) =>
+      store.transaction(
+        async (tx) => {
+          await tx.append("account", one, [event("First")]);
+          if (++firstDone === 2) bothFirst();
+          await first;
+          try {
+            await tx.append("account", other, [event("Second")]);
+          } catch (error) {
+            errors.push(error);
+            throw error;
+          }
+        },
+        { maxAttempts: 3 },
+      );
+    await Promise.all([crosswise("a", "b"), crosswise("b", "a")]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(ConcurrencyError);
+    expect(errors[0]).toMatchObject({ needsNewTransaction: true });
+    expect((errors[0] as Error).message).toMatch(/deadlock/);
+    expect(await store.load("account", "a")).toHaveLength(2);
+    expect(await store.load("account", "b")).toHaveLength(2);
+  });
+
   it("keeps a rolled-back transaction's events from every reader", async () => {
     const store = await newStore();
     const doomed = await openTransaction(store, (tx) => tx.append("order", "o-1", [event("Doomed")]));

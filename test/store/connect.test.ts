@@ -1,7 +1,9 @@
+import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { afterEach, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { connect, InvalidArgumentError } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
+import { QUIET } from "../support/quiet-logger.js";
 
 describePostgres("connect", ({ newSchema, query }) => {
   const saved = { DATABASE_URL: process.env.DATABASE_URL, MEOWMX_DATABASE_URL: process.env.MEOWMX_DATABASE_URL };
@@ -43,5 +45,28 @@ describePostgres("connect", ({ newSchema, query }) => {
     await expect(connect({ dataDir: "memory://", connectionString: postgresUrl() })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(connect({ connectionString: postgresUrl(), schema: 'x"; drop schema public; --' })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(connect({ connectionString: postgresUrl(), aggregateIdType: "text); drop table x; --" })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+describe("stores sharing one embedded database", () => {
+  it("connect at the same moment and keep their transactions apart", async () => {
+    const pglite = await PGlite.create();
+    try {
+      const stores = await Promise.all([0, 1, 2].map((i) => connect({ pglite, schema: i === 2 ? "other" : "shared", logger: QUIET })));
+      await Promise.all(
+        stores.map((store, i) =>
+          store.transaction(async (tx) => {
+            await tx.append("order", `o-${i}`, [{ type: "A", data: i }]);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            if (i === 1) throw new Error("roll back");
+          }).catch(() => undefined),
+        ),
+      );
+      expect((await stores[0]!.read()).map((e) => e.aggregateId)).toEqual(["o-0"]);
+      expect((await stores[2]!.read()).map((e) => e.aggregateId)).toEqual(["o-2"]);
+      await Promise.all(stores.map((store) => store.close()));
+    } finally {
+      await pglite.close();
+    }
   });
 });
