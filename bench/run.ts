@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import pg from "pg";
 import { z } from "zod";
-import { connect, defineAggregate, type Store } from "../src/index.js";
+import { connect, defineAggregate, defineProjection, type Store } from "../src/index.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3);
@@ -202,21 +202,56 @@ async function w6(listen: boolean): Promise<Row> {
   };
 }
 
+async function w8(events: number): Promise<Row> {
+  const Totals = defineProjection({
+    name: "customer-totals",
+    from: [Item],
+    key: (event) => event.data.customerId,
+    initialState: { items: 0, total: 0 },
+    evolve: {
+      item: {
+        Added: (draft, data) => {
+          draft.items += data.quantity;
+          draft.total += data.quantity * data.price;
+        },
+      },
+    },
+  });
+  const meowmx = await withStore(async (store) => {
+    for (let written = 0; written < events; written += 1000) {
+      const batch = Array.from({ length: 1000 }, (_, i) => Item.events.Added({ ...payload, customerId: `c-${(written + i) % 1000}` }));
+      await store.append("item", `s-${written}`, batch);
+    }
+    const totals = store.projection(Totals);
+    return repeat(async () => {
+      const started = performance.now();
+      const result = await totals.rebuild();
+      if (result.events !== events || result.keys !== 1000) throw new Error(`rebuilt ${result.events} events into ${result.keys} keys`);
+      return events / ((performance.now() - started) / 1000);
+    });
+  });
+  return { workload: `W8 projection rebuild over ${events.toLocaleString("en")} events into 1,000 keys`, unit: "events/s", meowmx };
+}
+
 const format = (m: Measure | undefined, unit: string) =>
   m === undefined ? "" : `${m.median.toFixed(unit === "ms" ? 2 : 0)} (${m.min.toFixed(unit === "ms" ? 2 : 0)}–${m.max.toFixed(unit === "ms" ? 2 : 0)})`;
 
 const rows: Row[] = [];
-const workloads = [
-  w1,
-  w2,
-  () => w3(1000, undefined),
-  () => w3(10_000, undefined),
-  () => w3(10_000, 100),
-  () => w5(20_000),
-  () => w6(true),
-  () => w6(false),
+// BENCH_ONLY=W3,W8 runs some workloads only.
+const only = process.env.BENCH_ONLY?.split(",");
+const workloads: Array<[string, () => Promise<Row>]> = [
+  ["W1", w1],
+  ["W2", w2],
+  ["W3", () => w3(1000, undefined)],
+  ["W3", () => w3(10_000, undefined)],
+  ["W3", () => w3(10_000, 100)],
+  ["W5", () => w5(20_000)],
+  ["W6", () => w6(true)],
+  ["W6", () => w6(false)],
+  ["W8", () => w8(100_000)],
 ];
-for (const workload of workloads) {
+for (const [id, workload] of workloads) {
+  if (only !== undefined && !only.includes(id)) continue;
   const row = await workload();
   rows.push(row);
   const ratio = row.raw === undefined ? "" : `  ${(row.meowmx.median / row.raw.median).toFixed(2)}x raw`;
