@@ -12,3 +12,4 @@ export * from "./subscriptions/status.js";
 export * from "./subscriptions/subscription.js";
 export * from "./projections/define-projection.js";
 export * from "./projections/projection-runner.js";
+export * from "./config.js";

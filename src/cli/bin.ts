@@ -3,6 +3,8 @@ import { Command, CommanderError } from "commander";
 import { registerDemo } from "./commands/demo.js";
 import { registerEvents } from "./commands/events.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerRebuild } from "./commands/rebuild.js";
+import { registerSubscriptions } from "./commands/subscriptions.js";
 import { registerStreams } from "./commands/streams.js";
 import type { DatabaseOptions } from "./options.js";
 
@@ -10,12 +12,15 @@ const program = new Command("meowmx")
   .description("event sourcing on PostgreSQL: inspect and operate a meowmx event store")
   .option("--url <url>", "PostgreSQL connection string (default MEOWMX_DATABASE_URL or DATABASE_URL)")
   .option("--data-dir <dir>", "use the embedded PGlite database kept in this folder")
-  .option("--schema <name>", "the schema of meowmx's tables", "meowmx")
+  .option("--schema <name>", "the schema of meowmx's tables (default meowmx)")
+  .option("--config <file>", "the config file (default meowmx.config.ts, when it exists)")
   .showHelpAfterError()
   .exitOverride();
 
 const global = (): DatabaseOptions => program.opts<DatabaseOptions>();
-for (const register of [registerMigrate, registerEvents, registerStreams, registerDemo]) register(program, global);
+for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerDemo]) {
+  register(program, global);
+}
 
 try {
   await program.parseAsync();

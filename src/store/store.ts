@@ -9,9 +9,11 @@ import type { MigrationTarget } from "../migrations/migrations.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
 import { Checkpoints } from "../subscriptions/checkpoints.js";
 import type { ParkedEvent, SubscriptionStatus } from "../subscriptions/status.js";
-import { Subscription, type SubscriptionConfig } from "../subscriptions/subscription.js";
+import { replayParked, Subscription, type SubscriptionConfig, type SubscriptionContext } from "../subscriptions/subscription.js";
 import type { NotificationListener } from "../database/notification-listener.js";
 import { Session } from "./session.js";
+import type { ReadAllOptions, RecordedEvent } from "../event-store/events.js";
+import { WakeSignal } from "../subscriptions/wake-signal.js";
 import type { Projection } from "../projections/define-projection.js";
 import { inlineProjectionsHook } from "../projections/inline-projections.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
@@ -58,6 +60,7 @@ export class Store extends Session {
   private readonly projectionStates: ProjectionStates;
   private readonly projections = new Map<string, ProjectionRunner<any, TransactionSession>>();
   private listener: NotificationListener | undefined;
+  private readonly followers = new Set<() => void>();
   private closed = false;
 
   constructor(private readonly parts: StoreParts) {
@@ -102,20 +105,55 @@ export class Store extends Session {
    */
   subscribe(config: SubscriptionConfig<TransactionSession>): Subscription<TransactionSession> {
     if (this.closed) throw new InvalidArgumentError("the store is closed");
-    const subscription: Subscription<TransactionSession> = new Subscription(
-      config,
-      {
-        db: this.parts.backend.db,
-        checkpoints: this.checkpoints,
-        logger: this.parts.logger,
-        transaction: (work) => this.runTransaction((tx) => work({ tx: tx.session, db: tx.session.db, log: tx.log })),
-      },
-      () => this.subscriptions.delete(subscription),
+    const subscription: Subscription<TransactionSession> = new Subscription(config, this.subscriptionContext(), () =>
+      this.subscriptions.delete(subscription),
     );
     this.subscriptions.add(subscription);
+    this.listenForCommits();
+    return subscription;
+  }
+
+  /**
+   * Every committed event after `after`, in commit order, and then each new one as it commits, until
+   * `signal` aborts: a live tail of the log that keeps no checkpoint.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * const stop = new AbortController();
+   * for await (const event of store.follow({ aggregateTypes: ["order"], signal: stop.signal })) {
+   *   console.log(event.type);
+   * }
+   * ```
+   */
+  async *follow(options: ReadAllOptions & { signal?: AbortSignal; maxSleepMs?: number } = {}): AsyncGenerator<RecordedEvent, void, undefined> {
+    const signal = new WakeSignal();
+    const wake = () => signal.wake();
+    this.followers.add(wake);
+    options.signal?.addEventListener("abort", wake);
+    this.listenForCommits();
+    let after = options.after;
+    try {
+      while (!options.signal?.aborted && !this.closed) {
+        const page = await this.read({ aggregateTypes: options.aggregateTypes, after, limit: options.pageSize });
+        for (const event of page) {
+          if (options.signal?.aborted) return;
+          yield event;
+          after = event.position;
+        }
+        if (page.length === 0) await signal.sleep(options.maxSleepMs ?? 1000);
+      }
+    } finally {
+      this.followers.delete(wake);
+      options.signal?.removeEventListener("abort", wake);
+    }
+  }
+
+  /** Starts the LISTEN connection that brings other processes' commits, once, where there is one. */
+  private listenForCommits(): void {
     const channel = this.parts.channel;
     if (channel !== undefined) this.listener ??= this.parts.backend.listen?.(channel, () => this.wakeSubscriptions(), this.parts.logger);
-    return subscription;
   }
 
   /**
@@ -162,7 +200,25 @@ export class Store extends Session {
     return this.checkpoints.parked(this.parts.backend.db, name);
   }
 
+  /**
+   * Runs `handler` again on the events the subscription `name` parked (each in a transaction that
+   * also forgets it), without starting a worker; resolves to how many it handled.
+   */
+  replayParked(name: string, handler: SubscriptionConfig<TransactionSession>["handler"]): Promise<number> {
+    return replayParked(this.subscriptionContext(), name, handler);
+  }
+
+  private subscriptionContext(): SubscriptionContext<TransactionSession> {
+    return {
+      db: this.parts.backend.db,
+      checkpoints: this.checkpoints,
+      logger: this.parts.logger,
+      transaction: (work) => this.runTransaction((tx) => work({ tx: tx.session, db: tx.session.db, log: tx.log })),
+    };
+  }
+
   private wakeSubscriptions(): void {
+    for (const follower of this.followers) follower();
     for (const subscription of this.subscriptions) subscription.wake();
   }
 
@@ -236,6 +292,7 @@ export class Store extends Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const follower of this.followers) follower();
     await Promise.all([...this.projections.values()].map((runner) => runner.stop()));
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
     await this.listener?.stop();

@@ -161,20 +161,8 @@ export class Subscription<Tx> {
    * Runs the handler again on every parked event, oldest first, each in its own transaction that
    * also forgets it. Resolves to how many were handled; stops at the first that fails again.
    */
-  async replayParked(): Promise<number> {
-    let replayed = 0;
-    for (const parked of await this.parked()) {
-      await this.context.transaction(async ({ tx, db, log }) => {
-        const [event] = await log.read({ after: positionBefore(parked.position), limit: 1 });
-        if (event === undefined || event.position !== parked.position) {
-          throw new SubscriptionError(this.config.name, `parked event ${parked.position} is no longer in the log`, parked.position);
-        }
-        await this.config.handler(event, tx);
-        await this.context.checkpoints.unpark(db, this.config.name, parked.position);
-      });
-      replayed++;
-    }
-    return replayed;
+  replayParked(): Promise<number> {
+    return replayParked(this.context, this.config.name, this.config.handler);
   }
 
   private async run(partition: number): Promise<void> {
@@ -287,6 +275,30 @@ export class Subscription<Tx> {
     this.progress.wake();
     this.onStopped();
   }
+}
+
+/**
+ * Runs `handler` again on every event the subscription `name` parked, oldest first, each in its own
+ * transaction that also forgets it; stops at the first that fails again. No worker needs to run.
+ */
+export async function replayParked<Tx>(
+  context: SubscriptionContext<Tx>,
+  name: string,
+  handler: SubscriptionConfig<Tx>["handler"],
+): Promise<number> {
+  let replayed = 0;
+  for (const parked of await context.checkpoints.parked(context.db, name)) {
+    await context.transaction(async ({ tx, db, log }) => {
+      const [event] = await log.read({ after: positionBefore(parked.position), limit: 1 });
+      if (event === undefined || event.position !== parked.position) {
+        throw new SubscriptionError(name, `parked event ${parked.position} is no longer in the log`, parked.position);
+      }
+      await handler(event, tx);
+      await context.checkpoints.unpark(db, name, parked.position);
+    });
+    replayed++;
+  }
+  return replayed;
 }
 
 function withDefaults<Tx>(config: SubscriptionConfig<Tx>): Subscription<Tx>["config"] {

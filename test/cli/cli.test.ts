@@ -1,9 +1,10 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { describePostgres, postgresUrl } from "../support/backends.js";
 
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, "../../src/cli/bin.ts");
@@ -50,6 +51,44 @@ describe("meowmx CLI", () => {
     expect(lines.map((event) => event.version)).toEqual([1, 2]);
   });
 
+  it("rebuilds a projection named in the config file, with progress, and lists subscriptions", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "meowmx-cli-"));
+    dirs.push(dir);
+    const src = join(import.meta.dirname, "../../src");
+    const configFile = join(dir, "meowmx.config.ts");
+    await writeFile(
+      configFile,
+      `import { defineConfig, defineProjection } from ${JSON.stringify(join(src, "index.ts"))};
+import { DemoOrder } from ${JSON.stringify(join(src, "cli/demo/order.ts"))};
+export default defineConfig({
+  connect: { dataDir: ${JSON.stringify(join(dir, "data"))} },
+  projections: [
+    defineProjection({
+      name: "items",
+      from: [DemoOrder],
+      key: () => "all",
+      initialState: { items: 0 },
+      evolve: { order: { ItemAdded: (draft) => { draft.items += 1; } } },
+    }),
+  ],
+  subscriptions: [{ name: "audit", handler: () => {} }],
+});
+`,
+    );
+    expect((await meowmx("--data-dir", join(dir, "data"), "demo")).code).toBe(0);
+    const rebuilt = await meowmx("--config", configFile, "rebuild", "items");
+    expect(rebuilt.stdout).toMatch(/rebuilt items: 10 events into 1 states/);
+    expect(rebuilt.stderr).toMatch(/\[#{30}\] 10\/10 events .* ev\/s {2}ETA 0 s/);
+    const listed = await meowmx("--config", configFile, "subscriptions");
+    expect(listed.stdout).toMatch(/^projection:items {2}lag 0 {2}no worker {2}parked 0/m);
+    const replayed = await meowmx("--config", configFile, "subscriptions", "replay-parked", "audit");
+    expect(replayed.stdout).toMatch(/replayed 0 parked events of audit/);
+    const unknown = await meowmx("--config", configFile, "rebuild", "nothing");
+    expect(unknown.stderr.trim()).toBe("meowmx: no projection named nothing in the config file");
+    const missing = await meowmx("--config", join(dir, "nope.ts"), "subscriptions");
+    expect(missing.stderr).toMatch(/no config file at/);
+  });
+
   it("ends bad arguments with one clear line and a non-zero code", async () => {
     const bad = await meowmx("events", "--limit", "0");
     expect(bad.code).not.toBe(0);
@@ -60,5 +99,31 @@ describe("meowmx CLI", () => {
     const badSchema = await meowmx("migrate", "--print-sql", "--schema", 'x"; drop table y; --');
     expect(badSchema.code).toBe(1);
     expect(badSchema.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describePostgres("meowmx events --follow", ({ newStore }) => {
+  it("prints events as they commit, from another process, and stops on Ctrl-C", async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [{ type: "Before", data: {} }]);
+    const child = spawn(process.execPath, ["--import", "tsx", bin, "--url", postgresUrl(), "--schema", store.schema, "events", "--follow", "--json"], { env });
+    const lines: string[] = [];
+    let arrived = () => {};
+    child.stdout.setEncoding("utf8").on("data", (text: string) => {
+      lines.push(...text.split("\n").filter(Boolean));
+      arrived();
+    });
+    const seen = (count: number) =>
+      new Promise<void>((resolve) => {
+        arrived = () => lines.length >= count && resolve();
+        arrived();
+      });
+    await seen(1);
+    await store.append("order", "o-2", [{ type: "After", data: {} }]);
+    await seen(2);
+    child.kill("SIGINT");
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(lines.map((line) => JSON.parse(line).type)).toEqual(["Before", "After"]);
+    expect(code).toBe(0);
   });
 });

@@ -158,6 +158,24 @@ describeEachBackend("subscriptions", ({ newStore }) => {
     await sub.stop();
   });
 
+  it("follows the log live: what is there, then each event as it commits, until aborted", async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [event("Before")]);
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const following = (async () => {
+      for await (const e of store.follow({ aggregateTypes: ["order"], signal: stop.signal, maxSleepMs: 60_000 })) {
+        seen.push(e.type);
+        if (seen.length === 3) stop.abort();
+      }
+    })();
+    await store.append("invoice", "i-1", [event("Ignored")]);
+    await store.append("order", "o-1", [event("After1")]);
+    await store.append("order", "o-2", [event("After2")]);
+    await following;
+    expect(seen).toEqual(["Before", "After1", "After2"]);
+  });
+
   it("lets handlers append and use repositories through tx", async () => {
     const store = await newStore();
     await store.append("order", "o-1", [event("Placed", { total: 3 })]);

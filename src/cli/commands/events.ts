@@ -9,6 +9,7 @@ interface EventsOptions {
   readonly after?: string;
   readonly limit: number;
   readonly json?: boolean;
+  readonly follow?: boolean;
 }
 
 /** `meowmx events`: the log in commit order, or one stream, pretty or as JSON lines. */
@@ -21,14 +22,24 @@ export function registerEvents(program: Command, global: () => DatabaseOptions):
     .option("--after <position>", "only events after this position")
     .option("--limit <n>", "at most this many events", positiveInteger, 100)
     .option("--json", "one JSON object per line")
+    .option("--follow", "keep printing new events as they commit, until Ctrl-C")
     .action(async (options: EventsOptions) => {
       if (options.id !== undefined && options.type?.length !== 1) throw new Error("--id needs exactly one --type");
+      if (options.id !== undefined && options.follow) throw new Error("--follow reads categories, not one stream: drop --id");
+      const print = (event: RecordedEvent) => console.log(options.json ? JSON.stringify(event) : formatEvent(event));
       await withStore(global(), async (store) => {
+        if (options.follow) {
+          const stop = new AbortController();
+          process.once("SIGINT", () => stop.abort());
+          process.once("SIGTERM", () => stop.abort());
+          for await (const event of store.follow({ aggregateTypes: options.type, after: options.after, signal: stop.signal })) print(event);
+          return;
+        }
         const events =
           options.id === undefined
             ? await store.read({ aggregateTypes: options.type, after: options.after, limit: options.limit })
             : await store.load(options.type![0]!, options.id, { limit: options.limit });
-        for (const event of events) console.log(options.json ? JSON.stringify(event) : formatEvent(event));
+        events.forEach(print);
       });
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { assertSchemaName, assertTypeName } from "../../database/identifiers.js";
 import { migrationSql } from "../../migrations/migrate.js";
-import { DEFAULT_AGGREGATE_ID_TYPE } from "../../store/connect.js";
+import { DEFAULT_AGGREGATE_ID_TYPE, DEFAULT_SCHEMA } from "../../store/connect.js";
+import { loadConfig } from "../config-file.js";
 import { type DatabaseOptions, withStore } from "../options.js";
 
 /** `meowmx migrate [--print-sql]`: creates or upgrades the tables, or prints their DDL. */
@@ -12,8 +13,9 @@ export function registerMigrate(program: Command, global: () => DatabaseOptions)
     .option("--print-sql", "print the DDL instead of running it, for your own migration tool")
     .option("--aggregate-id-type <type>", "the SQL type of aggregate ids for new tables", DEFAULT_AGGREGATE_ID_TYPE)
     .action(async (options: { printSql?: boolean; aggregateIdType: string }) => {
-      const { schema = "meowmx" } = global();
       if (options.printSql) {
+        const config = await loadConfig(global().config);
+        const schema = global().schema ?? config.connect?.schema ?? DEFAULT_SCHEMA;
         process.stdout.write(migrationSql({ schema: assertSchemaName(schema), aggregateIdType: assertTypeName(options.aggregateIdType) }));
         return;
       }
