@@ -1,4 +1,4 @@
-import { checkAggregate, given } from "meowmx/testing";
+import { checkAggregate, checkProjection, given } from "meowmx/testing";
 import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../../test/support/backends.js";
 import { CustomerTotals } from "./customer-totals.js";
@@ -24,6 +24,10 @@ describe("the order aggregate", () => {
 
   it("keeps the laws of an aggregate", () => {
     checkAggregate(Order);
+  });
+
+  it("has customer totals that fold the same in any batches", () => {
+    checkProjection(CustomerTotals);
   });
 });
 

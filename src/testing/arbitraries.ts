@@ -2,6 +2,7 @@ import fc from "fast-check";
 import type { z } from "zod";
 import type { Aggregate, AggregateEvent, EventSchemas } from "../aggregates/define-aggregate.js";
 import { MeowmxError } from "../errors.js";
+import { encodePosition } from "../event-store/position.js";
 
 /** A zod schema the deriver cannot turn into an arbitrary; names the path and the zod type. */
 export class UnsupportedSchemaError extends MeowmxError {
@@ -106,9 +107,14 @@ export function syntheticEvent(aggregateType: string, aggregateId: string, versi
     type,
     data,
     metadata: {},
-    position: `${"0".repeat(16)}-${version.toString(16).padStart(16, "0")}`,
+    position: syntheticPosition(version),
     createdAt: new Date(0),
   };
+}
+
+/** The n-th position of a made-up log. */
+export function syntheticPosition(n: number): string {
+  return encodePosition({ transactionId: 0n, sequence: BigInt(n) });
 }
 
 interface Context {

@@ -5,7 +5,7 @@ import { defineAggregate, defineProjection } from "../../src/index.js";
 export const Order = defineAggregate({
   type: "order",
   events: {
-    OrderCreated: z.object({ customerId: z.string(), total: z.number().nonnegative() }),
+    OrderCreated: z.object({ customerId: z.string().min(1), total: z.number().nonnegative() }),
     OrderShipped: z.object({ trackingCode: z.string() }),
   },
   initialState: { status: "none" as "none" | "created" | "shipped", customerId: "", total: 0 },
@@ -62,8 +62,8 @@ export const snapshottingCounter = (every: number, snapshotVersion = 0) =>
 export const Refund = defineAggregate({
   type: "refund",
   events: {
-    Refunded: z.object({ customerId: z.string(), amount: z.number().nonnegative() }),
-    RefundCancelled: z.object({ customerId: z.string() }),
+    Refunded: z.object({ customerId: z.string().min(1), amount: z.number().nonnegative() }),
+    RefundCancelled: z.object({ customerId: z.string().min(1) }),
   },
   initialState: { refunded: 0 },
   evolve: {
