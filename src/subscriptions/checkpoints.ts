@@ -1,8 +1,8 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 import { InvalidArgumentError } from "../errors.js";
 import { streamPartition } from "../event-store/event-log.js";
 import { decodePosition, encodePosition } from "../event-store/position.js";
-import type { ParkedEvent, SubscriptionStatus } from "./status.js";
+import type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./status.js";
 
 /** A partition's checkpoint as a worker claims it at the start of a batch. */
 export interface Claim {
@@ -124,6 +124,7 @@ export class Checkpoints {
       updated_at: Date;
       lag: number;
       parked: number;
+      held_back: boolean;
     }>`
       select s.name, s.partition, s.partitions, s.transaction_id::text as tx_id, s.sequence::text as seq,
              case when s.lease_until > now() then s.owner end as owner, s.lease_until, s.last_error, s.updated_at,
@@ -131,10 +132,12 @@ export class Checkpoints {
                where (e.transaction_id, e.sequence) > (s.transaction_id, s.sequence)
                  and (s.aggregate_types is null or e.aggregate_type = any(s.aggregate_types))
                  and ${streamPartition(sql.ref("e.aggregate_id"), sql.ref("s.partitions"))} = s.partition) as lag,
-             (select count(*)::int from ${this.table("parked_events")} p where p.subscription = s.name and s.partition = 0) as parked
+             (select count(*)::int from ${this.table("parked_events")} p where p.subscription = s.name and s.partition = 0) as parked,
+             ${this.waitingEvents(sql.ref("s.partition"))} as held_back
       from ${this.table("subscriptions")} s
       ${name === undefined ? sql`` : sql`where s.name = ${name}`}
       order by s.name, s.partition`.execute(db);
+    const blocker = rows.some((row) => row.held_back) ? await this.oldestOpenTransaction(db) : null;
     return rows.map((row) => ({
       name: row.name,
       partition: row.partition,
@@ -145,8 +148,36 @@ export class Checkpoints {
       lastError: row.last_error,
       lag: row.lag,
       parked: row.parked,
+      heldBackBy: row.held_back ? blocker : null,
       updatedAt: row.updated_at,
     }));
+  }
+
+  /** The open transaction that holds a partition's committed events back, or undefined when none does. */
+  async heldBack(db: Kysely<any>, name: string, partition: number): Promise<HeldBackBy | undefined> {
+    const { rows } = await sql<{ held_back: boolean }>`
+      select ${this.waitingEvents(sql.val(partition))} as held_back
+      from ${this.table("subscriptions")} s where s.name = ${name} and s.partition = ${partition}`.execute(db);
+    return rows[0]?.held_back ? await this.oldestOpenTransaction(db) : undefined;
+  }
+
+  /** SQL: whether committed events of the subscription row `s` wait behind an open transaction. */
+  private waitingEvents(partition: RawBuilder<unknown> | ReturnType<typeof sql.ref>) {
+    return sql<boolean>`exists (
+      select 1 from ${this.table("events")} e
+      where (e.transaction_id, e.sequence) > (s.transaction_id, s.sequence)
+        and e.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+        and (s.aggregate_types is null or e.aggregate_type = any(s.aggregate_types))
+        and ${streamPartition(sql.ref("e.aggregate_id"), sql.ref("s.partitions"))} = ${partition})`;
+  }
+
+  /** The oldest transaction holding a transaction id, other than this one. */
+  private async oldestOpenTransaction(db: Kysely<any>): Promise<HeldBackBy> {
+    const { rows } = await sql<{ pid: number; since: Date | null }>`
+      select pid, xact_start as since from pg_stat_activity
+      where backend_xid is not null and pid <> pg_backend_pid()
+      order by age(backend_xid) desc limit 1`.execute(db);
+    return rows[0] ?? { pid: null, since: null };
   }
 
   /**

@@ -13,7 +13,19 @@ export interface SubscriptionStatus {
   readonly lag: number;
   /** Events it gave up on and moved past. */
   readonly parked: number;
+  /**
+   * When committed events wait for an older transaction that is still open (readers take events in
+   * commit order), the oldest open transaction: its backend pid and when it began. Null otherwise.
+   */
+  readonly heldBackBy: HeldBackBy | null;
   readonly updatedAt: Date;
+}
+
+/** The open transaction that holds readers back. */
+export interface HeldBackBy {
+  /** Its backend's process id (`pg_terminate_backend(pid)` ends it). */
+  readonly pid: number | null;
+  readonly since: Date | null;
 }
 
 /** A parked event: the event and why its subscription gave up on it. */

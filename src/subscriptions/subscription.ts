@@ -19,7 +19,11 @@ export const SUBSCRIPTION_DEFAULTS = {
   maxAttempts: 5,
   retryDelayMs: 100,
   partitions: 1,
+  heldBackWarningMs: 60_000,
 } as const;
+
+// How often an idle worker asks whether an open transaction holds its events back.
+const HELD_BACK_CHECK_MS = 5_000;
 
 // The first idle poll waits this long; later ones back off up to maxSleepMs.
 const FIRST_IDLE_SLEEP_MS = 50;
@@ -42,6 +46,8 @@ export interface SubscriptionConfig<Tx> {
   readonly maxAttempts?: number;
   /** The delay before the first retry of a failing event, doubling after each; default 100. */
   readonly retryDelayMs?: number;
+  /** Warn (through the logger) when an open transaction has held committed events back this long; default 60,000. */
+  readonly heldBackWarningMs?: number;
   /** "stop" (default): stop with a SubscriptionError; "park": put the event aside and move on. */
   readonly onError?: "stop" | "park";
   /** Handles one event; what it writes through `tx` commits with the checkpoint, exactly once. */
@@ -171,6 +177,7 @@ export class Subscription<Tx> {
     let errorSleep = FIRST_IDLE_SLEEP_MS;
     // The owner renews its lease on every poll, so it must poll well within the lease.
     const longestSleep = Math.min(this.config.maxSleepMs, this.config.leaseMs / 3);
+    const watch = this.heldBackWatch(partition);
     while (this.running) {
       let outcome: BatchOutcome;
       try {
@@ -192,11 +199,37 @@ export class Subscription<Tx> {
         const failure = this.failures.get(partition);
         if (failure !== undefined) await this.pause(Math.min(this.config.retryDelayMs * 2 ** (failure.attempts - 1), this.config.maxSleepMs));
       } else {
+        if (!outcome.full) await watch().catch(() => undefined);
         await signal.sleep(idleSleep);
         idleSleep = Math.min(idleSleep * 2, longestSleep);
       }
     }
     await this.context.checkpoints.release(this.context.db, this.config.name, partition, this.owner).catch(() => undefined);
+  }
+
+  /**
+   * A check, run when the worker has caught up as far as it may, that warns once per episode when an
+   * open transaction has held committed events back longer than `heldBackWarningMs`.
+   */
+  private heldBackWatch(partition: number): () => Promise<void> {
+    let lastCheck = 0;
+    let warned = false;
+    return async () => {
+      if (performance.now() - lastCheck < Math.min(HELD_BACK_CHECK_MS, this.config.heldBackWarningMs)) return;
+      lastCheck = performance.now();
+      const blocker = await this.context.checkpoints.heldBack(this.context.db, this.config.name, partition);
+      const heldFor = blocker?.since === undefined || blocker.since === null ? 0 : Date.now() - blocker.since.getTime();
+      if (blocker === undefined || heldFor < this.config.heldBackWarningMs) {
+        warned &&= blocker !== undefined;
+        return;
+      }
+      if (warned) return;
+      warned = true;
+      this.context.logger.warn(
+        `subscription ${this.config.name}: committed events have waited ${Math.round(heldFor / 1000)} s for an open transaction (backend pid ${blocker.pid}); readers take events in commit order`,
+        { partition, pid: blocker.pid, since: blocker.since },
+      );
+    };
   }
 
   /** Waits `ms`, or less when the subscription stops. */
@@ -307,7 +340,7 @@ function withDefaults<Tx>(config: SubscriptionConfig<Tx>): Subscription<Tx>["con
   }
   if (typeof config.handler !== "function") throw new InvalidArgumentError(`subscription ${config.name} needs a handler`);
   const merged = { ...SUBSCRIPTION_DEFAULTS, onError: "stop" as const, ...config };
-  for (const key of ["batchSize", "maxSleepMs", "leaseMs", "partitions", "retryDelayMs"] as const) {
+  for (const key of ["batchSize", "maxSleepMs", "leaseMs", "partitions", "retryDelayMs", "heldBackWarningMs"] as const) {
     const value = merged[key];
     if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${key} must be a whole number >= 1, got ${String(value)}`);
   }

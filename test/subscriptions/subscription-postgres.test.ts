@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { sql } from "kysely";
 import { afterEach, expect, it } from "vitest";
 import { connect, type NewEvent, type Store } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
@@ -44,6 +45,36 @@ describePostgres("subscriptions across connections and processes", ({ newStore, 
     await a;
     await sub.caughtUp();
     expect(seen).toEqual(["A", "B"]);
+  });
+
+  it("shows which open transaction holds events back, and warns past a threshold", async () => {
+    const warnings: string[] = [];
+    const store = await newStore({ logger: { ...QUIET, warn: (message) => void warnings.push(message) } });
+    const seen: string[] = [];
+    const sub = store.subscribe({ name: "held", heldBackWarningMs: 300, maxSleepMs: 100, handler: (e) => void seen.push(e.type) });
+    await sub.caughtUp();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let began!: (pid: number) => void;
+    const holder = new Promise<number>((resolve) => (began = resolve));
+    const open = store.transaction(async (tx) => {
+      await tx.append("other", "x", [event("Open")]);
+      const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx.db);
+      began(rows[0]!.pid);
+      await held;
+    });
+    const pid = await holder;
+    await store.append("order", "o-1", [event("Waiting")]);
+    const [status] = await eventually(async () => (await sub.status())[0]!.heldBackBy !== null, 5000, "the status to show the blocker").then(() => sub.status());
+    expect(status!.heldBackBy!.pid).toBe(pid);
+    expect(status!.heldBackBy!.since).toBeInstanceOf(Date);
+    await eventually(async () => warnings.some((w) => w.includes(`backend pid ${pid}`)), 10_000, "the warning");
+    expect(seen).toEqual([]);
+    release();
+    await open;
+    await sub.caughtUp();
+    expect(seen).toEqual(["Open", "Waiting"]);
+    expect((await sub.status())[0]!.heldBackBy).toBeNull();
   });
 
   it("runs one worker of a name at a time; another takes over when it stops", async () => {
