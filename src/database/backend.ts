@@ -22,19 +22,38 @@ export interface Backend {
 /** Where to connect, after defaults and the environment are applied. */
 export type BackendTarget =
   | { readonly kind: "pglite"; readonly dataDir?: string; readonly instance?: PGlite }
-  | { readonly kind: "postgres"; readonly connectionString?: string; readonly pool?: pg.Pool };
+  | {
+      readonly kind: "postgres";
+      readonly connectionString?: string;
+      readonly pool?: pg.Pool;
+      readonly poolSize?: number;
+      readonly connectionTimeoutMs?: number;
+    };
 
 /** The connections a pool opens by default for a connection string. */
 export const DEFAULT_POOL_SIZE = 10;
+/** How long a caller waits for a free connection by default before failing, in milliseconds. */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 30_000;
 
 /** Opens the database a target names. PGlite is loaded only when it is used. */
 export async function openBackend(target: BackendTarget): Promise<Backend> {
   if (target.kind === "postgres") {
     const owned = target.pool === undefined;
-    const pool = target.pool ?? new pg.Pool({ connectionString: target.connectionString, max: DEFAULT_POOL_SIZE });
+    const pool =
+      target.pool ??
+      new pg.Pool({
+        connectionString: target.connectionString,
+        max: target.poolSize ?? DEFAULT_POOL_SIZE,
+        connectionTimeoutMillis: target.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      });
     // An idle connection the server ends (restart, pg_terminate_backend) is an error event on the
     // pool; unheard, it would end the process. The pool replaces the connection by itself.
-    if (owned) pool.on("error", () => {});
+    if (owned) {
+      pool.on("error", () => {});
+      // A connection ended while checked out errors on the client as well as on its query; the query
+      // carries the error to the caller, the event must not end the process.
+      pool.on("connect", (client) => client.on("error", () => {}));
+    }
     // Kysely ends the pool it is given on destroy; a pool the caller passed in stays theirs.
     const dialectPool = owned ? pool : { connect: () => pool.connect(), end: async () => {} };
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: dialectPool as pg.Pool }) });

@@ -31,6 +31,13 @@ export interface ConnectConfig {
   readonly connectionString?: string;
   /** An existing pg.Pool; it stays open when the store closes. */
   readonly pool?: pg.Pool;
+  /** With `connectionString`: the most connections the store's pool opens; default 10. */
+  readonly poolSize?: number;
+  /**
+   * With `connectionString`: how long a call waits for a free connection before it fails, in
+   * milliseconds; default 30,000 (0 waits for ever).
+   */
+  readonly connectionTimeoutMs?: number;
   /** The schema of meowmx's tables; default {@link DEFAULT_SCHEMA}. */
   readonly schema?: string;
   /** Whether to create or upgrade the tables on connect; default true. */
@@ -102,9 +109,13 @@ function resolveTarget(config: ConnectConfig): BackendTarget {
   const given = (["dataDir", "pglite", "connectionString", "pool"] as const).filter((key) => config[key] !== undefined);
   if (given.length > 1) throw new InvalidArgumentError(`give only one of ${given.join(", ")}`);
   if (config.pool !== undefined) return { kind: "postgres", pool: config.pool };
-  if (config.connectionString !== undefined) return { kind: "postgres", connectionString: config.connectionString };
+  if (config.connectionString !== undefined) {
+    return { kind: "postgres", connectionString: config.connectionString, poolSize: config.poolSize, connectionTimeoutMs: config.connectionTimeoutMs };
+  }
   if (config.pglite !== undefined) return { kind: "pglite", instance: config.pglite };
   if (config.dataDir !== undefined) return { kind: "pglite", dataDir: config.dataDir };
   const url = process.env.MEOWMX_DATABASE_URL || process.env.DATABASE_URL;
-  return url ? { kind: "postgres", connectionString: url } : { kind: "pglite" };
+  return url
+    ? { kind: "postgres", connectionString: url, poolSize: config.poolSize, connectionTimeoutMs: config.connectionTimeoutMs }
+    : { kind: "pglite" };
 }

@@ -1,0 +1,75 @@
+import { execFile } from "node:child_process";
+import { chown, mkdtemp, readdir, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** A PostgreSQL of the test's own: its lifecycle is the test's to play with, never the shared server's. */
+export interface ThrowawayCluster {
+  readonly url: string;
+  /** Stops the server (fast: open sessions are ended) and starts it again on the same port. */
+  restart(): Promise<void>;
+  /** Runs SQL as the superuser, outside any store. */
+  psql(sql: string): Promise<string>;
+  /** Stops the server and removes its files. */
+  destroy(): Promise<void>;
+}
+
+/** The folder of the PostgreSQL server binaries, or undefined when there are none. */
+async function binaries(): Promise<string | undefined> {
+  const root = "/usr/lib/postgresql";
+  const versions = await readdir(root).catch(() => []);
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  return newest === undefined ? undefined : join(root, newest, "bin");
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/**
+ * Starts a PostgreSQL cluster in a temporary folder (initdb, then pg_ctl on a free port). Resolves to
+ * undefined where the server binaries are missing. PostgreSQL refuses to run as root: as root, the
+ * cluster runs as the postgres user.
+ */
+export async function startThrowawayCluster(settings: Record<string, string> = {}): Promise<ThrowawayCluster | undefined> {
+  const bin = await binaries();
+  if (bin === undefined) return undefined;
+  const asRoot = process.getuid?.() === 0;
+  const as = (command: string, args: string[]) =>
+    asRoot ? run("runuser", ["-u", "postgres", "--", join(bin, command), ...args]) : run(join(bin, command), args);
+  const dir = await mkdtemp(join(tmpdir(), "meowmx-pg-"));
+  if (asRoot) {
+    const { stdout } = await run("id", ["-u", "postgres"]);
+    const { stdout: group } = await run("id", ["-g", "postgres"]);
+    await chown(dir, Number(stdout.trim()), Number(group.trim()));
+  }
+  const data = join(dir, "data");
+  await as("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+  const port = await freePort();
+  const options = [`-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", "-c fsync=off", ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(" ");
+  const start = () => as("pg_ctl", ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "start"]);
+  const stop = () => as("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+  await start();
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    psql: async (sql) => (await run(join(bin, "psql"), [url, "-Atc", sql])).stdout,
+    destroy: async () => {
+      await stop().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
