@@ -1,20 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NewEvent, type Store } from "../../src/index.js";
 import { enabledBackends } from "../support/backends.js";
+import { eventually, sleep } from "../support/eventually.js";
 import { QUIET } from "../support/quiet-logger.js";
 import { startThrowawayCluster, type ThrowawayCluster } from "../support/throwaway-cluster.js";
 
 const event = (type: string): NewEvent => ({ type, data: { type } });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /**
  * The acknowledged events missing from their streams. Streams are loaded one by one: `read` would
  * hold back events behind any transaction still open, such as a worker's batch.

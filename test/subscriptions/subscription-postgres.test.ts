@@ -4,20 +4,10 @@ import { sql } from "kysely";
 import { afterEach, expect, it } from "vitest";
 import { connect, type NewEvent, type Store } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
+import { eventually, sleep } from "../support/eventually.js";
 import { QUIET } from "../support/quiet-logger.js";
 
 const event = (type: string): NewEvent => ({ type, data: { type } });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it is true, or fails after `ms`. */
-async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 describePostgres("subscriptions across connections and processes", ({ newStore, newSchema, query }) => {
   const children: ChildProcess[] = [];
   afterEach(() => {
