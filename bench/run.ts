@@ -7,6 +7,8 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import pg from "pg";
 import { z } from "zod";
+import { CommandHandler, STREAM_DOES_NOT_EXIST } from "@event-driven-io/emmett";
+import { getPostgreSQLEventStore, type PostgresEventStore } from "@event-driven-io/emmett-postgresql";
 import { connect, defineAggregate, defineProjection, type Store } from "../src/index.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -30,8 +32,11 @@ interface Row {
   workload: string;
   unit: string;
   meowmx: Measure;
+  emmett?: Measure;
   raw?: Measure;
   target?: string;
+  /** Whether the target was met, where the run can tell. */
+  met?: boolean;
 }
 interface Measure {
   median: number;
@@ -50,6 +55,38 @@ async function withStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
     await store.db.schema.dropSchema(store.schema).cascade().execute();
     await store.close();
     await pool.end();
+  }
+}
+
+/** Emmett keeps its tables in the public schema: each run gets a database of its own. */
+async function withEmmett<T>(work: (store: PostgresEventStore) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const database = schemaName();
+  await admin.query(`create database ${database}`);
+  const target = new URL(url);
+  target.pathname = `/${database}`;
+  const store = getPostgreSQLEventStore(target.toString());
+  try {
+    await store.schema.migrate();
+    return await work(store);
+  } finally {
+    await store.close();
+    await dropWhenIdle(admin, database);
+    await admin.end();
+  }
+}
+
+/** Drops a database once the connections of the store that used it have gone (they close lazily). */
+async function dropWhenIdle(admin: pg.Client, database: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.query(`drop database ${database}`);
+      return;
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }
 
@@ -93,7 +130,20 @@ async function w1(): Promise<Row> {
       n / (await concurrently(n, CONNECTIONS, (i) => pool.query(`insert into ${table} (stream, version, type, data) values ($1, 1, 'Added', $2)`, [`s-${i}`, payload]))),
     ),
   );
-  return { workload: "W1 one-event appends to new streams, 8 connections", unit: "events/s", meowmx, raw, target: ">= 0.7x raw" };
+  const emmett = await repeat(() =>
+    withEmmett(async (store) =>
+      n / (await concurrently(n, CONNECTIONS, (i) => store.appendToStream(`item-s-${i}`, [{ type: "Added", data: payload }], { expectedStreamVersion: STREAM_DOES_NOT_EXIST }))),
+    ),
+  );
+  return {
+    workload: "W1 one-event appends to new streams, 8 connections",
+    unit: "events/s",
+    meowmx,
+    emmett,
+    raw,
+    target: ">= 2x Emmett, >= 0.7x raw",
+    met: meowmx.median >= 2 * emmett.median && meowmx.median >= 0.7 * raw.median,
+  };
 }
 
 async function w2(): Promise<Row> {
@@ -110,7 +160,21 @@ async function w2(): Promise<Row> {
       )),
     ),
   );
-  return { workload: "W2 100-event appends, 8 connections", unit: "events/s", meowmx, raw, target: ">= 0.5x raw" };
+  const emmett = await repeat(() =>
+    withEmmett(async (store) =>
+      (appends * 100) /
+      (await concurrently(appends, CONNECTIONS, (i) => store.appendToStream(`item-s-${i}`, batch, { expectedStreamVersion: STREAM_DOES_NOT_EXIST }))),
+    ),
+  );
+  return {
+    workload: "W2 100-event appends, 8 connections",
+    unit: "events/s",
+    meowmx,
+    emmett,
+    raw,
+    target: ">= 3x Emmett, >= 0.5x raw",
+    met: meowmx.median >= 3 * emmett.median && meowmx.median >= 0.5 * raw.median,
+  };
 }
 
 async function w3(events: number, snapshotEvery: number | undefined): Promise<Row> {
@@ -127,10 +191,33 @@ async function w3(events: number, snapshotEvery: number | undefined): Promise<Ro
       return performance.now() - started;
     });
   });
+  const emmett = await withEmmett(async (store) => {
+    for (let written = 0; written < events; written += 100) {
+      await store.appendToStream("item-hot", Array.from({ length: 100 }, () => ({ type: "Added", data: payload })));
+    }
+    type Added = { type: "Added"; data: typeof payload };
+    const evolve = (state: { count: number; total: number }, event: Added) => ({
+      count: state.count + 1,
+      total: state.total + event.data.quantity * event.data.price,
+    });
+    return repeat(async () => {
+      const started = performance.now();
+      const { state } = await store.aggregateStream<{ count: number; total: number }, Added>("item-hot", {
+        evolve,
+        initialState: () => ({ count: 0, total: 0 }),
+      });
+      if (state.count !== events) throw new Error(`Emmett folded ${state.count} events, expected ${events}`);
+      return performance.now() - started;
+    });
+  });
+  const ratio = snapshotEvery === undefined ? 0.5 : 0.1;
   return {
     workload: `W3 load and fold a ${events.toLocaleString("en")}-event stream${snapshotEvery === undefined ? "" : `, snapshot every ${snapshotEvery}`}`,
     unit: "ms",
     meowmx,
+    emmett,
+    target: `<= ${ratio}x Emmett's time`,
+    met: meowmx.median <= ratio * emmett.median,
   };
 }
 
@@ -199,6 +286,7 @@ async function w6(listen: boolean): Promise<Row> {
     unit: "ms",
     meowmx: { median: at(0.5), min: at(0.01), max: at(0.99) },
     target: listen ? "p50 <= 5 ms, p99 <= 50 ms" : undefined,
+    met: listen ? at(0.5) <= 5 && at(0.99) <= 50 : undefined,
   };
 }
 
@@ -233,6 +321,67 @@ async function w8(events: number): Promise<Row> {
   return { workload: `W8 projection rebuild over ${events.toLocaleString("en")} events into 1,000 keys`, unit: "events/s", meowmx };
 }
 
+/** 8 concurrent commands at a time on one stream, each adding an event after reading the state. */
+async function w4(commands: number): Promise<Row> {
+  const failures = { meowmx: 0, emmett: 0 };
+  const meowmx = await repeat(() =>
+    withStore(async (store) => {
+      const items = store.repository(Item);
+      const id = `hot-${randomBytes(4).toString("hex")}`;
+      const seconds = await concurrently(commands, 8, () =>
+        items.update(id, (state) => Item.events.Added({ ...payload, quantity: state.count + 1 }), { maxAttempts: 100 }).catch(() => failures.meowmx++),
+      );
+      return commands / seconds;
+    }),
+  );
+  const emmett = await repeat(() =>
+    withEmmett(async (store) => {
+      const handle = CommandHandler({
+        evolve: (state: { count: number }) => ({ count: state.count + 1 }),
+        initialState: () => ({ count: 0 }),
+        retry: { onVersionConflict: 100 },
+      });
+      const id = `item-hot-${randomBytes(4).toString("hex")}`;
+      const seconds = await concurrently(commands, 8, () =>
+        handle(store, id, (state) => ({ type: "Added", data: { ...payload, quantity: state.count + 1 } })).catch(() => failures.emmett++),
+      );
+      return commands / seconds;
+    }),
+  );
+  return {
+    workload: `W4 ${commands} commands, 8 at a time on one stream, with retries (failed: meowmx ${failures.meowmx}, Emmett ${failures.emmett})`,
+    unit: "commands/s",
+    meowmx,
+    emmett,
+    target: ">= 3x Emmett, no command fails",
+    met: meowmx.median >= 3 * emmett.median && failures.meowmx === 0,
+  };
+}
+
+/** Memory: `readAll` over a large log must stream it, not hold it. */
+async function w7(events: number): Promise<Row> {
+  const growth = await withStore(async (store) => {
+    const batch = Array.from({ length: 1000 }, () => ({ type: "Added", data: payload }));
+    await concurrently(events / 1000, CONNECTIONS, (i) => store.append("item", `m-${i}`, batch));
+    globalThis.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    let read = 0;
+    for await (const _event of store.readAll({ pageSize: 1000 })) {
+      if (++read % 10_000 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    if (read !== events) throw new Error(`read ${read} events, expected ${events}`);
+    return (peak - before) / 1024 / 1024;
+  });
+  return {
+    workload: `W7 RSS growth while readAll streams ${events.toLocaleString("en")} events`,
+    unit: "MB",
+    meowmx: { median: growth, min: growth, max: growth },
+    target: "< 100 MB",
+    met: growth < 100,
+  };
+}
+
 const format = (m: Measure | undefined, unit: string) =>
   m === undefined ? "" : `${m.median.toFixed(unit === "ms" ? 2 : 0)} (${m.min.toFixed(unit === "ms" ? 2 : 0)}–${m.max.toFixed(unit === "ms" ? 2 : 0)})`;
 
@@ -245,17 +394,22 @@ const workloads: Array<[string, () => Promise<Row>]> = [
   ["W3", () => w3(1000, undefined)],
   ["W3", () => w3(10_000, undefined)],
   ["W3", () => w3(10_000, 100)],
+  ["W4", () => w4(400)],
   ["W5", () => w5(20_000)],
   ["W6", () => w6(true)],
   ["W6", () => w6(false)],
+  ["W7", () => w7(1_000_000)],
   ["W8", () => w8(100_000)],
 ];
 for (const [id, workload] of workloads) {
   if (only !== undefined && !only.includes(id)) continue;
   const row = await workload();
   rows.push(row);
-  const ratio = row.raw === undefined ? "" : `  ${(row.meowmx.median / row.raw.median).toFixed(2)}x raw`;
-  console.log(`${row.workload}: meowmx ${format(row.meowmx, row.unit)} ${row.unit}${row.raw ? `, raw ${format(row.raw, row.unit)}` : ""}${ratio}${row.target ? `  [target ${row.target}]` : ""}`);
+  const parts = [`meowmx ${format(row.meowmx, row.unit)} ${row.unit}`];
+  if (row.emmett) parts.push(`Emmett ${format(row.emmett, row.unit)} (meowmx/Emmett ${(row.meowmx.median / row.emmett.median).toFixed(2)})`);
+  if (row.raw) parts.push(`raw ${format(row.raw, row.unit)} (meowmx/raw ${(row.meowmx.median / row.raw.median).toFixed(2)})`);
+  const verdict = row.target === undefined ? "" : `  [target ${row.target}: ${row.met ? "met" : "MISSED"}]`;
+  console.log(`${row.workload}: ${parts.join(", ")}${verdict}`);
 }
 await mkdir(new URL("./results/", import.meta.url), { recursive: true });
 await writeFile(new URL("./results/latest.json", import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), repetitions: REPETITIONS, rows }, null, 2)}\n`);

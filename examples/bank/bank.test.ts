@@ -2,6 +2,7 @@ import { checkAggregate, given } from "meowmx/testing";
 import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../../test/support/backends.js";
 import { Account, transfer } from "./account.js";
+import { readSettled } from "../../test/support/eventually.js";
 
 describe("the account aggregate", () => {
   it("keeps the laws of an aggregate", () => {
@@ -25,7 +26,7 @@ describeEachBackend("the bank example", ({ newStore }) => {
     await Promise.all(Array.from({ length: 30 }, (_, i) => transfer(store, owners[i % 3]!, owners[(i + 1) % 3]!, 10 + i, `t-${i}`)));
     const states = await Promise.all(owners.map((owner) => store.repository(Account).load(owner)));
     expect(states.reduce((sum, { state }) => sum + state.balance, 0)).toBe(3000);
-    const moved = (await store.read({ aggregateTypes: ["account"] })).filter((e) => e.type !== "Opened" && (e.data as { transferId?: string }).transferId);
+    const moved = (await readSettled(store, { aggregateTypes: ["account"] })).filter((e) => e.type !== "Opened" && (e.data as { transferId?: string }).transferId);
     expect(moved).toHaveLength(60);
     expect(new Set(moved.map((e) => `${e.type}:${(e.data as { transferId: string }).transferId}`)).size).toBe(60);
   });

@@ -11,6 +11,7 @@ import type { RecordedEvent } from "../event-store/events.js";
 import { assertJson, type JsonObject } from "../json.js";
 import type { Logger } from "../logger.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
+import type { KeyedQueue } from "./keyed-queue.js";
 import type { SnapshotStore } from "./snapshots.js";
 
 /** How many times `update` runs its function by default before giving up on conflicts. */
@@ -23,6 +24,11 @@ export interface RepositoryContext {
   readonly logger: Logger;
   /** Runs `work` in one transaction (or in the transaction already open). */
   atomically<T>(work: (log: EventLog, snapshots: SnapshotStore) => Promise<T>): Promise<T>;
+  /**
+   * Where the commands of one stream queue up in this process; absent inside a transaction, where
+   * waiting for another transaction's command could wait for a lock that transaction holds.
+   */
+  readonly queue?: KeyedQueue;
 }
 
 /** A stream's state as loaded. */
@@ -98,15 +104,27 @@ export class Repository<T extends string, E extends EventSchemas, S> {
    * loaded. When another writer got there first, it reads the events it missed, runs `command` again
    * on the newer state (after a jittered backoff), up to `maxAttempts` times; then it throws the last
    * ConcurrencyError. Errors thrown by `command` pass through at once. `command` may run more than
-   * once, so it must be pure.
+   * once, so it must be pure. Updates of one stream through the same store run one after another, so
+   * they never conflict with each other: only writers elsewhere cause retries.
    */
   async update(aggregateId: string, command: Command<S, AggregateNewEvent<E>>, options: UpdateOptions = {}): Promise<UpdateResult<S, AggregateEvent<E>>> {
     const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertMaxAttempts(maxAttempts);
+    const run = () => this.updateWithRetries(aggregateId, command, options.metadata, maxAttempts);
+    const queue = this.context.queue;
+    return queue === undefined ? run() : queue.run(`${this.aggregate.type}\u0000${aggregateId}`, run);
+  }
+
+  private async updateWithRetries(
+    aggregateId: string,
+    command: Command<S, AggregateNewEvent<E>>,
+    metadata: JsonObject | undefined,
+    maxAttempts: number,
+  ): Promise<UpdateResult<S, AggregateEvent<E>>> {
     let current = await this.loadWithSnapshot(aggregateId);
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await this.attempt(aggregateId, current, command, options.metadata);
+        const outcome = await this.attempt(aggregateId, current, command, metadata);
         return { ...outcome, attempts: attempt };
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || error.needsNewTransaction || attempt >= maxAttempts) throw error;

@@ -7,7 +7,9 @@ import {
   Migrator,
   sql,
 } from "kysely";
+import { sqlStateOf } from "../database/database-errors.js";
 import { quoteIdentifier } from "../database/identifiers.js";
+import { backoffDelay, sleep } from "../retry.js";
 import { MIGRATIONS, type MigrationTarget } from "./migrations.js";
 
 /**
@@ -16,13 +18,36 @@ import { MIGRATIONS, type MigrationTarget } from "./migrations.js";
  * many processes apply each step exactly once.
  */
 export async function migrate(db: Kysely<any>, target: MigrationTarget): Promise<void> {
+  if (await isUpToDate(db, target)) return;
   const migrator = new Migrator({
     db,
     provider: new StatementsProvider(target),
     migrationTableSchema: target.schema,
   });
-  const { error } = await migrator.migrateToLatest();
-  if (error !== undefined) throw error;
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await migrator.migrateToLatest();
+    if (error === undefined) return;
+    // The Migrator looks for its table among every table of the database; a schema that someone
+    // else drops meanwhile makes that listing fail. Nothing was applied then: look again.
+    if (attempt >= 5 || !isCatalogRace(error)) throw error;
+    await sleep(backoffDelay(attempt));
+  }
+}
+
+/** Whether every migration is recorded already: then connecting costs two small queries. */
+async function isUpToDate(db: Kysely<any>, target: MigrationTarget): Promise<boolean> {
+  const table = `${quoteIdentifier(target.schema)}.${quoteIdentifier(DEFAULT_MIGRATION_TABLE)}`;
+  const { rows } = await sql<{ present: boolean }>`select to_regclass(${table}) is not null as present`.execute(db);
+  if (!rows[0]?.present) return false;
+  const names = MIGRATIONS.map((migration) => migration.name);
+  const { rows: applied } = await sql<{ count: number }>`
+    select count(*)::int as count from ${sql.table(`${target.schema}.${DEFAULT_MIGRATION_TABLE}`)} where name = any(${names}::text[])`.execute(db);
+  return applied[0]?.count === names.length;
+}
+
+function isCatalogRace(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  return state === "3F000" || state === "42P01" || (state === "XX000" && /cache lookup failed/.test(String(error)));
 }
 
 /**

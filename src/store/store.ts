@@ -1,6 +1,7 @@
 import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
 import type { AggregateIdType, Backend } from "../database/backend.js";
 import type { CommitNotifier } from "../event-store/commit-notifier.js";
+import { KeyedQueue } from "../command-handling/keyed-queue.js";
 import { SnapshotStore } from "../command-handling/snapshots.js";
 import { EventLog, type EventLogConfig } from "../event-store/event-log.js";
 import type { Logger } from "../logger.js";
@@ -76,6 +77,7 @@ export class Store extends Session {
       snapshots: new SnapshotStore(db, logConfig.schema),
       logger: parts.logger,
       atomically: (work) => this.runTransaction((tx) => work(tx.log, tx.snapshots)),
+      queue: new KeyedQueue(),
     });
     this.logConfig = logConfig;
     this.projectionStates = projectionStates;

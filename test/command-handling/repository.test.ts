@@ -3,6 +3,7 @@ import { expect, it } from "vitest";
 import { ConcurrencyError, EventValidationError, InvalidArgumentError, StreamNotFoundError } from "../../src/index.js";
 import { Counter, Order, snapshottingCounter } from "../support/aggregates.js";
 import { describeEachBackend } from "../support/backends.js";
+import { readSettled } from "../support/eventually.js";
 
 const add = (amount: number) => Counter.events.Added({ amount });
 
@@ -46,7 +47,7 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
     expect(runs).toBe(1);
     expect(await orders.update("o-1", () => undefined)).toEqual({ state: Order.initialState, version: 0, events: [], attempts: 1 });
     expect(await orders.update("o-1", () => [])).toMatchObject({ version: 0, events: [] });
-    expect(await store.read()).toEqual([]);
+    expect(await readSettled(store)).toEqual([]);
     await expect(orders.update("o-1", () => undefined, { maxAttempts: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
@@ -70,7 +71,7 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
     const raw = { type: "OrderCreated" as const, data: { customerId: "c", total: -5 } };
     await expect(orders.update("o-1", () => raw)).rejects.toBeInstanceOf(EventValidationError);
     await expect(orders.update("o-1", () => ({ type: "OrderLost", data: {} }) as never)).rejects.toThrow(/no event type "OrderLost"/);
-    expect(await store.read()).toEqual([]);
+    expect(await readSettled(store)).toEqual([]);
     await store.append("order", "o-2", [{ type: "OrderCreated", data: { customerId: "c", total: 1 } }]);
     await store.append("order", "o-2", [{ type: "OrderShipped", data: { trackingCode: 42 } }]);
     const error = await orders.load("o-2").catch((e: unknown) => e);
@@ -79,11 +80,31 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
     expect((error as EventValidationError).issues[0]!.path).toEqual(["trackingCode"]);
   });
 
-  it("retries 16 concurrent updates of one stream until every one lands, without a lost update", async () => {
+  it("queues concurrent updates of one stream in a store: each lands at the first attempt", async () => {
     const store = await newStore();
     const counters = store.repository(Counter);
+    const results = await Promise.all(Array.from({ length: 8 }, () => counters.update("queued", (state) => add(state.count + 1))));
+    expect(results.map((r) => r.attempts)).toEqual(Array(8).fill(1));
+    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // A failing command does not block the ones queued after it.
+    const outcomes = await Promise.allSettled([
+      counters.update("queued", () => {
+        throw new Error("no");
+      }),
+      counters.update("queued", () => add(1)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "fulfilled"]);
+  });
+
+  it("retries 16 concurrent updates of one stream from 4 stores until every one lands, without a lost update", async () => {
+    const store = await newStore();
+    const others = await Promise.all([0, 1, 2].map(() => newStore({ schema: store.schema })));
+    const counters = store.repository(Counter);
     await counters.create("hot", () => add(0));
-    const results = await Promise.all(Array.from({ length: 16 }, () => counters.update("hot", (state) => add(state.count + 1))));
+    const repositories = [store, ...others].map((s) => s.repository(Counter));
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => repositories[i % 4]!.update("hot", (state) => add(state.count + 1))),
+    );
     const { state, version } = await counters.load("hot");
     expect(version).toBe(17);
     expect(state.count).toBe(17);

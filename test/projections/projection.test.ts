@@ -5,6 +5,7 @@ import { connect, defineProjection, type NewEvent, type RecordedEvent, type Stor
 import { CustomerTotals, Order, Refund } from "../support/aggregates.js";
 import { describeEachBackend, describePostgres, postgresUrl } from "../support/backends.js";
 import { QUIET } from "../support/quiet-logger.js";
+import { readSettled } from "../support/eventually.js";
 
 /** A command of the generated histories: one append to one stream. */
 type Append = { aggregateType: "order" | "refund"; id: string; events: NewEvent[] };
@@ -97,10 +98,10 @@ describeEachBackend("projections", ({ newStore, newSchema, kind }) => {
     });
     await expect(failing.append("order", "o-1", [Order.events.OrderCreated({ customerId: "c-1", total: 1 })])).rejects.toThrow("reducer broke");
     await expect(failing.repository(Order).create("o-2", () => Order.events.OrderCreated({ customerId: "c-1", total: 1 }))).rejects.toThrow("reducer broke");
-    expect(await failing.read()).toEqual([]);
+    expect(await readSettled(failing)).toEqual([]);
     // Categories the projection does not read append as usual.
     await failing.append("invoice", "i-1", [{ type: "Sent", data: {} }]);
-    expect(await failing.read()).toHaveLength(1);
+    expect(await readSettled(failing)).toHaveLength(1);
   });
 
   it("give the same states incrementally in random batches, after a rebuild, and as a pure fold", async () => {
@@ -111,7 +112,7 @@ describeEachBackend("projections", ({ newStore, newSchema, kind }) => {
         for (const append of appends) await store.append(append.aggregateType, append.id, append.events);
         await totals.caughtUp();
         const incremental = await statesOf(store);
-        const expected = pureFold(await store.read({ limit: 10_000 }));
+        const expected = pureFold(await readSettled(store, { limit: 10_000 }));
         expect(incremental).toEqual(expected);
         const result = await totals.rebuild();
         expect(await statesOf(store)).toEqual(expected);
@@ -174,7 +175,7 @@ describePostgres("projection rebuild under load", ({ newSchema }) => {
         writing = false;
         await Promise.all(writers);
         if (!inline) await totals.caughtUp();
-        expect(await statesOf(store)).toEqual(pureFold(await store.read({ limit: 1_000_000 })));
+        expect(await statesOf(store)).toEqual(pureFold(await readSettled(store, { limit: 1_000_000 })));
         expect(progress.length).toBeGreaterThan(0);
       } finally {
         await store.close();

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connect, InvalidArgumentError } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
 import { QUIET } from "../support/quiet-logger.js";
+import { readSettled } from "../support/eventually.js";
 
 describePostgres("connect", ({ newSchema, query }) => {
   const saved = { DATABASE_URL: process.env.DATABASE_URL, MEOWMX_DATABASE_URL: process.env.MEOWMX_DATABASE_URL };
@@ -36,7 +37,7 @@ describePostgres("connect", ({ newSchema, query }) => {
     process.env.DATABASE_URL = postgresUrl();
     const again = await connect({ schema });
     expect(again.backendKind).toBe("postgres");
-    expect(await again.read()).toHaveLength(1);
+    expect(await readSettled(again)).toHaveLength(1);
     await again.close();
     expect(await query(`select count(*)::int as n from "${schema}".events`)).toEqual([{ n: 1 }]);
   });
@@ -62,8 +63,8 @@ describe("stores sharing one embedded database", () => {
           }).catch(() => undefined),
         ),
       );
-      expect((await stores[0]!.read()).map((e) => e.aggregateId)).toEqual(["o-0"]);
-      expect((await stores[2]!.read()).map((e) => e.aggregateId)).toEqual(["o-2"]);
+      expect((await readSettled(stores[0]!)).map((e) => e.aggregateId)).toEqual(["o-0"]);
+      expect((await readSettled(stores[2]!)).map((e) => e.aggregateId)).toEqual(["o-2"]);
       await Promise.all(stores.map((store) => store.close()));
     } finally {
       await pglite.close();

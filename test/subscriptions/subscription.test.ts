@@ -1,6 +1,7 @@
 import { expect, it } from "vitest";
 import { type NewEvent, type RecordedEvent, type Store, SubscriptionError } from "../../src/index.js";
 import { describeEachBackend } from "../support/backends.js";
+import { readSettled } from "../support/eventually.js";
 
 const event = (type: string, data: Record<string, unknown> = {}): NewEvent => ({ type, data: data as never });
 
@@ -47,7 +48,7 @@ describeEachBackend("subscriptions", ({ newStore }) => {
     const [status] = await again.status();
     expect(status).toMatchObject({ name: "orders", partition: 0, partitions: 1, lag: 0, parked: 0, lastError: null });
     expect(status!.owner).toBe(again.owner);
-    expect(status!.position).toBe((await store.read({ aggregateTypes: ["order"] })).at(-1)!.position);
+    expect(status!.position).toBe((await readSettled(store, { aggregateTypes: ["order"] })).at(-1)!.position);
   });
 
   it("rolls back a failing batch, so what the handler wrote is not written twice, and retries it", async () => {

@@ -1,3 +1,6 @@
+import { sql } from "kysely";
+import type { ReadOptions, RecordedEvent, Store } from "../../src/index.js";
+
 /** Waits `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -8,4 +11,28 @@ export async function eventually(check: () => Promise<boolean>, ms: number, what
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * Waits until every event committed in the store's schema is readable: `read` holds events back
+ * while any older transaction in the database is open, and tests running at the same time open
+ * some on purpose.
+ */
+export async function settled(store: Store): Promise<void> {
+  await eventually(
+    async () => {
+      const { rows } = await sql<{ settled: boolean }>`
+        select coalesce(max(transaction_id), '0'::xid8) < pg_snapshot_xmin(pg_current_snapshot()) as settled
+        from ${sql.id(store.schema, "events")}`.execute(store.db);
+      return rows[0]?.settled === true;
+    },
+    60_000,
+    "older transactions to end",
+  );
+}
+
+/** `store.read(options)` once every committed event is readable. */
+export async function readSettled(store: Store, options?: ReadOptions): Promise<RecordedEvent[]> {
+  await settled(store);
+  return store.read(options);
 }
