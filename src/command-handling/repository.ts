@@ -46,6 +46,15 @@ export interface UpdateResult<S, Ev> extends Loaded<S> {
   readonly attempts: number;
 }
 
+/** What an update leaves for the next command of its queue: its result, and where its snapshot is. */
+class Held<S, Ev> {
+  constructor(
+    readonly aggregate: object,
+    readonly result: UpdateResult<S, Ev>,
+    readonly snapshotVersion: number,
+  ) {}
+}
+
 /** A command: given the current state, the events to append (one, several or none). */
 export type Command<S, N> = (state: S) => N | ReadonlyArray<N> | void | undefined | Promise<N | ReadonlyArray<N> | void | undefined>;
 
@@ -96,7 +105,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
   async create(aggregateId: string, command: Command<S, AggregateNewEvent<E>>, options: Omit<UpdateOptions, "maxAttempts"> = {}): Promise<UpdateResult<S, AggregateEvent<E>>> {
     const initial = { state: this.aggregate.initialState, version: 0, snapshotVersion: 0 };
     const outcome = await this.attempt(aggregateId, initial, command, options.metadata);
-    return { ...outcome, attempts: 1 };
+    return { ...outcome.result, attempts: 1 };
   }
 
   /**
@@ -110,22 +119,45 @@ export class Repository<T extends string, E extends EventSchemas, S> {
   async update(aggregateId: string, command: Command<S, AggregateNewEvent<E>>, options: UpdateOptions = {}): Promise<UpdateResult<S, AggregateEvent<E>>> {
     const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertMaxAttempts(maxAttempts);
-    const run = () => this.updateWithRetries(aggregateId, command, options.metadata, maxAttempts);
     const queue = this.context.queue;
-    return queue === undefined ? run() : queue.run(`${this.aggregate.type}\u0000${aggregateId}`, run);
+    if (queue === undefined) return (await this.updateWithRetries(aggregateId, command, options.metadata, maxAttempts, undefined)).result;
+    const held = await queue.run(`${this.aggregate.type}\u0000${aggregateId}`, (previous) =>
+      this.updateWithRetries(aggregateId, command, options.metadata, maxAttempts, previous),
+    );
+    return held.result;
   }
 
+  /**
+   * Runs the command with retries, from what the previous command of the queue left (when it was
+   * this aggregate's), or from a fresh load. A state left by the previous command is used as it is:
+   * if another process wrote since, the append's version check fails and the retry catches up.
+   */
   private async updateWithRetries(
     aggregateId: string,
     command: Command<S, AggregateNewEvent<E>>,
     metadata: JsonObject | undefined,
     maxAttempts: number,
-  ): Promise<UpdateResult<S, AggregateEvent<E>>> {
-    let current = await this.loadWithSnapshot(aggregateId);
+    previous: unknown,
+  ): Promise<Held<S, AggregateEvent<E>>> {
+    let current =
+      previous instanceof Held && previous.aggregate === this.aggregate
+        ? { state: previous.result.state, version: previous.result.version, snapshotVersion: previous.snapshotVersion }
+        : await this.loadWithSnapshot(aggregateId);
+    let unchecked = previous instanceof Held && previous.aggregate === this.aggregate;
     for (let attempt = 1; ; attempt++) {
       try {
         const outcome = await this.attempt(aggregateId, current, command, metadata);
-        return { ...outcome, attempts: attempt };
+        if (unchecked && outcome.result.events.length === 0) {
+          // Writing nothing checks no version: make sure the state the command saw was current.
+          unchecked = false;
+          const fresh = await this.catchUp(aggregateId, current);
+          if (fresh.version !== current.version) {
+            current = { ...fresh, snapshotVersion: current.snapshotVersion };
+            attempt--;
+            continue;
+          }
+        }
+        return new Held(this.aggregate, { ...outcome.result, attempts: attempt }, outcome.snapshotVersion);
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || error.needsNewTransaction || attempt >= maxAttempts) throw error;
         await sleep(backoffDelay(attempt));
@@ -139,10 +171,10 @@ export class Repository<T extends string, E extends EventSchemas, S> {
     current: Loaded<S> & { snapshotVersion: number },
     command: Command<S, AggregateNewEvent<E>>,
     metadata: JsonObject | undefined,
-  ): Promise<Omit<UpdateResult<S, AggregateEvent<E>>, "attempts">> {
+  ): Promise<{ result: Omit<UpdateResult<S, AggregateEvent<E>>, "attempts">; snapshotVersion: number }> {
     const returned = await command(current.state);
     const produced = returned === undefined ? [] : Array.isArray(returned) ? returned : [returned as AggregateNewEvent<E>];
-    if (produced.length === 0) return { state: current.state, version: current.version, events: [] };
+    if (produced.length === 0) return { result: { state: current.state, version: current.version, events: [] }, snapshotVersion: current.snapshotVersion };
     const events = produced.map((event) => {
       const parsed = this.aggregate.parseNewEvent(event);
       return metadata === undefined ? parsed : { ...parsed, metadata: { ...metadata, ...parsed.metadata } };
@@ -158,7 +190,8 @@ export class Repository<T extends string, E extends EventSchemas, S> {
       if (snapshots !== undefined) await this.writeSnapshot(snapshots, aggregateId, version, state);
       return { state, version, events: typed };
     };
-    return snapshotDue ? this.context.atomically(write) : write(this.context.log);
+    const result = await (snapshotDue ? this.context.atomically(write) : write(this.context.log));
+    return { result, snapshotVersion: snapshotDue ? result.version : current.snapshotVersion };
   }
 
   private async writeSnapshot(snapshots: SnapshotStore, aggregateId: string, version: number, state: S): Promise<void> {

@@ -96,6 +96,32 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
     expect(outcomes.map((o) => o.status)).toEqual(["rejected", "fulfilled"]);
   });
 
+  it("starts a queued update from the state the previous one left, and catches up when another writer came between", async () => {
+    const store = await newStore();
+    const other = await newStore({ schema: store.schema });
+    const counters = store.repository(Counter);
+    await counters.create("c", () => add(1));
+    let sneaked = 0;
+    const sneak = () => other.append("counter", "c", [add(100)]).then(() => sneaked++);
+    const [first, nothing, conflicted] = await Promise.all([
+      counters.update("c", () => add(1)),
+      // Another writer appends while this command runs; it writes nothing, yet must see that write.
+      counters.update("c", async () => {
+        if (sneaked === 0) await sneak();
+        return undefined;
+      }),
+      // Another writer appends again; the command's event must land after it, at the second attempt.
+      counters.update("c", async () => {
+        if (sneaked === 1) await sneak();
+        return add(5);
+      }),
+    ]);
+    expect(first).toMatchObject({ version: 2, attempts: 1 });
+    expect(nothing).toMatchObject({ version: 3, events: [], state: { total: 102 } });
+    expect(conflicted).toMatchObject({ version: 5, attempts: 2, state: { total: 207 } });
+    expect(await counters.load("c")).toMatchObject({ version: 5, state: { total: 207 } });
+  });
+
   it("retries 16 concurrent updates of one stream from 4 stores until every one lands, without a lost update", async () => {
     const store = await newStore();
     const others = await Promise.all([0, 1, 2].map(() => newStore({ schema: store.schema })));
