@@ -13,8 +13,48 @@ export const MAX_JSON_DEPTH = 1000;
  * naming the path of the first offending part otherwise. `what` names the value in the message.
  */
 export function assertJson(value: unknown, what: string): asserts value is JsonValue {
-  const problem = findJsonProblem(value, what, new Set(), 0);
-  if (problem !== undefined) throw new InvalidEventError(`${problem.path} ${problem.reason}`);
+  if (isStorable(value, new Set(), 0)) return;
+  // Only now is the path of the offending part worth building.
+  const problem = findJsonProblem(value, what, new Set(), 0)!;
+  throw new InvalidEventError(`${problem.path} ${problem.reason}`);
+}
+
+/** The check of {@link findJsonProblem} without paths: the common case, a value that passes, builds no strings. */
+function isStorable(value: unknown, ancestors: Set<object>, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+      return checkString(value, "") === undefined;
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (depth >= MAX_JSON_DEPTH || ancestors.has(value)) return false;
+      const isArray = Array.isArray(value);
+      if (!isArray && !isPlainObject(value)) return false;
+      ancestors.add(value);
+      try {
+        if (isArray) {
+          for (let i = 0; i < value.length; i++) if (!isStorable(value[i], ancestors, depth + 1)) return false;
+          return true;
+        }
+        for (const key of Object.keys(value)) {
+          if (checkString(key, "") !== undefined || !isStorable((value as Record<string, unknown>)[key], ancestors, depth + 1)) return false;
+        }
+        return true;
+      } finally {
+        ancestors.delete(value);
+      }
+    }
+    default:
+      return false;
+  }
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 interface JsonProblem {
@@ -42,12 +82,9 @@ function findContainerProblem(value: object, path: string, ancestors: Set<object
   if (depth >= MAX_JSON_DEPTH) return { path, reason: `nests deeper than ${MAX_JSON_DEPTH} levels` };
   if (ancestors.has(value)) return { path, reason: "refers back to itself (a cycle)" };
   const isArray = Array.isArray(value);
-  if (!isArray) {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      const name = (value.constructor as { name?: string } | undefined)?.name ?? "object";
-      return { path, reason: `is a ${name}, not a plain object or array` };
-    }
+  if (!isArray && !isPlainObject(value)) {
+    const name = (value.constructor as { name?: string } | undefined)?.name ?? "object";
+    return { path, reason: `is a ${name}, not a plain object or array` };
   }
   ancestors.add(value);
   try {

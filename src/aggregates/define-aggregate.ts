@@ -63,6 +63,12 @@ export interface Aggregate<T extends string = string, E extends EventSchemas = E
    * reducers' source and `snapshotVersion`. A snapshot made under another key is never used.
    */
   readonly snapshotKey: string;
+  /**
+   * Whether some reducer declares the recorded event, its third parameter. When none does,
+   * repositories read only each event's version, type and data, which loads a stream about twice
+   * as fast; a reducer that reads the event must declare it (`(draft, data, event) => ...`).
+   */
+  readonly readsRecordedEvents: boolean;
   /** One pure step: the state after `event` (immer `produce`; the result is frozen). */
   evolve(state: S, event: AggregateEvent<E>): S;
   /** A pure fold of `events`, from `state` (default the initial state). */
@@ -173,6 +179,7 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
     snapshotEvery,
     ignoreUnknownEvents,
     snapshotKey: snapshotKeyOf(config),
+    readsRecordedEvents: Object.values<(...args: never[]) => unknown>(reducers).some((reducer) => reducer.length >= 3),
     evolve: (state, event) => foldWithImmer(state, [event], step),
     fold: (events, state = initialState) => foldWithImmer(state, Array.isArray(events) ? events : [...events], step),
     parseEvent(event) {

@@ -216,7 +216,13 @@ export class Repository<T extends string, E extends EventSchemas, S> {
 
   /** The state after the events that follow `from.version`, read and validated. */
   private async catchUp(aggregateId: string, from: Loaded<S>): Promise<Loaded<S>> {
-    const stored = await this.context.log.load(this.aggregate.type, aggregateId, { fromVersion: from.version + 1 });
+    const { type, readsRecordedEvents } = this.aggregate;
+    const stored: ReadonlyArray<RecordedEvent> = readsRecordedEvents
+      ? await this.context.log.load(type, aggregateId, { fromVersion: from.version + 1 })
+      : // No reducer takes the recorded event: what it would carry beyond these fields goes unread.
+        (await this.context.log.loadData(type, aggregateId, from.version + 1)).map(
+          (row) => ({ aggregateType: type, aggregateId, version: row.version, type: row.type, data: row.data }) as unknown as RecordedEvent,
+        );
     if (stored.length === 0) return from;
     const parsed = stored.flatMap((event: RecordedEvent) => this.aggregate.parseEvent(event) ?? []);
     return { state: this.aggregate.fold(parsed, from.state), version: stored.at(-1)!.version };

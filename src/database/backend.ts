@@ -4,6 +4,7 @@ import pg from "pg";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Logger } from "../logger.js";
 import { NotificationListener } from "./notification-listener.js";
+import { preparingPool } from "./prepared-statements.js";
 
 /** How meowmx reaches its database: an embedded PGlite or a PostgreSQL pool. */
 export interface Backend {
@@ -55,8 +56,7 @@ export async function openBackend(target: BackendTarget): Promise<Backend> {
       pool.on("connect", (client) => client.on("error", () => {}));
     }
     // Kysely ends the pool it is given on destroy; a pool the caller passed in stays theirs.
-    const dialectPool = owned ? pool : { connect: () => pool.connect(), end: async () => {} };
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: dialectPool as pg.Pool }) });
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: preparingPool(pool, owned) as unknown as pg.Pool }) });
     return {
       kind: "postgres",
       db,

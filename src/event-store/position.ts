@@ -24,6 +24,20 @@ export function encodePosition(position: LogPosition): string {
   return `${position.transactionId.toString(16).padStart(WIDTH, "0")}-${position.sequence.toString(16).padStart(WIDTH, "0")}`;
 }
 
+/**
+ * {@link encodePosition} of a position read as decimal text, as rows carry it. Rows come in runs of
+ * one transaction, so the last transaction id's hex is kept; sequence numbers below 2^53 skip BigInt.
+ */
+export function positionOf(transactionId: string, sequence: string): string {
+  if (transactionId !== lastTransaction.text) {
+    lastTransaction = { text: transactionId, hex: BigInt(transactionId).toString(16).padStart(WIDTH, "0") };
+  }
+  const seq = sequence.length < 16 ? Number(sequence).toString(16) : BigInt(sequence).toString(16);
+  return `${lastTransaction.hex}-${seq.padStart(WIDTH, "0")}`;
+}
+
+let lastTransaction = { text: "0", hex: "0".repeat(WIDTH) };
+
 /** The cursor just before `cursor`, so that a read after it starts with the event at `cursor`. */
 export function positionBefore(cursor: string): string {
   const { transactionId, sequence } = decodePosition(cursor);

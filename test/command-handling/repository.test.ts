@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { ConcurrencyError, EventValidationError, InvalidArgumentError, StreamNotFoundError } from "../../src/index.js";
+import { ConcurrencyError, defineAggregate, EventValidationError, InvalidArgumentError, StreamNotFoundError } from "../../src/index.js";
 import { Counter, Order, snapshottingCounter } from "../support/aggregates.js";
 import { describeEachBackend } from "../support/backends.js";
 import { readSettled } from "../support/eventually.js";
@@ -63,6 +63,41 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
       { correlationId: "corr-1", source: "default" },
       { correlationId: "corr-1", source: "test" },
     ]);
+  });
+
+  it("loads only version, type and data unless a reducer takes the recorded event, with the same state", async () => {
+    const store = await newStore();
+    // The same counter, but its Added reducer keeps what the recorded event says of itself.
+    const Audited = defineAggregate({
+      type: "counter",
+      events: Counter.schemas,
+      initialState: { ...Counter.initialState, seen: [] as string[] },
+      evolve: {
+        Reset: (draft) => {
+          draft.total = 0;
+        },
+        Tagged: (draft, data) => {
+          draft.tags.push(data.tag);
+          draft.count += 1;
+        },
+        Added: (draft, data, event) => {
+          draft.total += data.amount;
+          draft.count += 1;
+          draft.seen.push(`${event.aggregateType}/${event.aggregateId}@${event.version} ${event.id} ${event.position} ${event.createdAt.toISOString()} ${JSON.stringify(event.metadata)}`);
+        },
+      },
+    });
+    expect(Counter.readsRecordedEvents).toBe(false);
+    expect(Audited.readsRecordedEvents).toBe(true);
+    const appended = await store.append("counter", "c-1", [add(2), Counter.events.Tagged({ tag: "x" }), Counter.events.Added({ amount: 3 }, { by: "me" })]);
+    const lean = await store.repository(Counter).load("c-1");
+    const full = await store.repository(Audited).load("c-1");
+    expect(lean).toEqual({ state: { total: 5, count: 3, tags: ["x"] }, version: 3 });
+    expect(full.state).toMatchObject(lean.state);
+    const [first, , third] = appended.events;
+    expect(full.state.seen).toEqual(
+      [first!, third!].map((e) => `counter/c-1@${e.version} ${e.id} ${e.position} ${e.createdAt.toISOString()} ${JSON.stringify(e.metadata)}`),
+    );
   });
 
   it("validates events on append and on load", async () => {

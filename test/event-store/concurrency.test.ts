@@ -47,6 +47,24 @@ describePostgres("event log under concurrency", ({ newStore }) => {
     expect(stream[1]!.type.replace(/b$/, "")).toBe(stream[2]!.type.replace(/b$/, ""));
   });
 
+  it("lets exactly one of 20 parallel appends to a stream expected not to exist win, inside transactions too", async () => {
+    const store = await newStore();
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        i % 2 === 0
+          ? store.append("order", "o-new", [event(`Writer${i}`), event(`Writer${i}b`)], { expectedVersion: 0 })
+          : store.transaction((tx) => tx.append("order", "o-new", [event(`Writer${i}`), event(`Writer${i}b`)], { expectedVersion: 0 })),
+      ),
+    );
+    const lost = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(lost).toHaveLength(19);
+    for (const error of lost) expect(error).toMatchObject({ name: "ConcurrencyError", expectedVersion: 0, actualVersion: 2 });
+    const stream = await store.load("order", "o-new");
+    expect(stream.map((e) => e.version)).toEqual([1, 2]);
+    expect(stream[1]!.type).toBe(`${stream[0]!.type}b`);
+  });
+
   it('stores all of 20 parallel appends with "any", at versions 1..20 without gap or repeat', async () => {
     const store = await newStore();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.append("order", "o-1", [event(`W${i}`)])));

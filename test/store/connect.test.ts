@@ -25,6 +25,27 @@ describePostgres("connect", ({ newSchema, query }) => {
     await pool.end();
   });
 
+  it("prepares the append and load statements once per connection, one name per schema, on a shared pool", async () => {
+    const pool = new pg.Pool({ connectionString: postgresUrl(), max: 1 });
+    const [first, second] = [await connect({ pool, schema: newSchema() }), await connect({ pool, schema: newSchema() })];
+    for (const store of [first, second, first]) {
+      await store.append("order", "o-1", [{ type: "A", data: 1 }], { expectedVersion: 0 }).catch(() => undefined);
+      await store.append("order", "o-1", [{ type: "B", data: 2 }]);
+      await store.load("order", "o-1");
+    }
+    expect((await first.load("order", "o-1")).map((e) => e.type)).toEqual(["A", "B", "B"]);
+    expect((await second.load("order", "o-1")).map((e) => e.type)).toEqual(["A", "B"]);
+    const { rows } = await pool.query<{ name: string; statement: string }>("select name, statement from pg_prepared_statements");
+    const ours = rows.filter((row) => row.name.startsWith("meowmx_"));
+    // Per schema: the new-stream insert, the general append, and the load.
+    expect(ours).toHaveLength(6);
+    expect(new Set(ours.map((row) => row.name)).size).toBe(6);
+    for (const store of [first, second]) expect(ours.filter((row) => row.statement.includes(`"${store.schema}".`))).toHaveLength(3);
+    await first.close();
+    await second.close();
+    await pool.end();
+  });
+
   it("picks MEOWMX_DATABASE_URL, then DATABASE_URL, when given no database", async () => {
     delete process.env.DATABASE_URL;
     process.env.MEOWMX_DATABASE_URL = postgresUrl();
