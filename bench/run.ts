@@ -135,19 +135,29 @@ async function repeat(run: () => Promise<number>): Promise<Measure> {
 }
 
 /**
- * Measures several contenders on one workload: a warm-up of each, then repetitions taken in turns
- * (meowmx, Emmett, raw, meowmx, ...), so that the machine drifting during the run (checkpoints, disk
- * caches) weighs on all of them alike rather than on whichever ran last.
+ * Measures several contenders on one workload: a warm-up of each, then the repetitions. Long runs
+ * take turns (meowmx, Emmett, raw, meowmx, ...), so that the machine drifting during the run
+ * (checkpoints, disk caches) weighs on all of them alike rather than on whichever ran last. Short
+ * ones (`inTurns: false`) run each contender's repetitions together, so that none pays for the
+ * garbage the other left on the heap.
  */
 async function sideBySide<K extends string>(
   runs: Record<"meowmx", () => Promise<number>> & Partial<Record<K, () => Promise<number>>>,
-  repetitions = REPETITIONS,
+  { repetitions = REPETITIONS, inTurns = true } = {},
 ): Promise<Record<"meowmx", Measure> & Partial<Record<K, Measure>>> {
   const names = (embedded ? ["meowmx"] : Object.keys(runs)) as Array<K | "meowmx">;
-  for (const name of names) await runs[name]!(); // warm-up
   const values = new Map<K | "meowmx", number[]>(names.map((name) => [name, []]));
-  for (let i = 0; i < repetitions; i++) {
-    for (const name of names) values.get(name)!.push(await runs[name]!());
+  const measure = async (name: K | "meowmx", times: number) => {
+    for (let i = 0; i < times; i++) values.get(name)!.push(await runs[name]!());
+  };
+  if (inTurns) {
+    for (const name of names) await runs[name]!(); // warm-up
+    for (let i = 0; i < repetitions; i++) for (const name of names) await measure(name, 1);
+  } else {
+    for (const name of names) {
+      await runs[name]!(); // warm-up
+      await measure(name, repetitions);
+    }
   }
   return Object.fromEntries(
     names.map((name) => {
@@ -228,7 +238,7 @@ async function w3(events: number, snapshotEvery: number | undefined): Promise<Ro
     if (loaded !== events) throw new Error(`loaded ${loaded} events, expected ${events}`);
     return performance.now() - started;
   };
-  // Loads are short: more repetitions, taken in turns, steady the medians.
+  // Loads are short: more repetitions steady the medians.
   const { meowmx, emmett } = await withStore((store) =>
     withEmmettUnlessEmbedded(async (emmettStore) => {
       const items = store.repository(aggregate);
@@ -248,7 +258,7 @@ async function w3(events: number, snapshotEvery: number | undefined): Promise<Ro
               return state.count;
             }),
         },
-        7 * REPETITIONS,
+        { repetitions: 7 * REPETITIONS, inTurns: false },
       );
     }),
   );

@@ -29,6 +29,7 @@ export type BackendTarget =
       readonly pool?: pg.Pool;
       readonly poolSize?: number;
       readonly connectionTimeoutMs?: number;
+      readonly preparedStatements?: boolean;
     };
 
 /** The connections a pool opens by default for a connection string. */
@@ -56,7 +57,7 @@ export async function openBackend(target: BackendTarget): Promise<Backend> {
       pool.on("connect", (client) => client.on("error", () => {}));
     }
     // Kysely ends the pool it is given on destroy; a pool the caller passed in stays theirs.
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: preparingPool(pool, owned) as unknown as pg.Pool }) });
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: preparingPool(pool, owned, target.preparedStatements ?? true) as unknown as pg.Pool }) });
     return {
       kind: "postgres",
       db,

@@ -25,13 +25,14 @@ interface DialectPool {
 
 /**
  * A pool for Kysely whose connections run statements marked {@link PREPARED} as named prepared
- * statements. `end` ends the underlying pool only when `owned`.
+ * statements, unless `prepare` is false. `end` ends the underlying pool only when `owned`.
  */
-export function preparingPool(pool: pg.Pool, owned: boolean): DialectPool {
+export function preparingPool(pool: pg.Pool, owned: boolean, prepare: boolean): DialectPool {
   const wrapped = new WeakMap<pg.PoolClient, pg.PoolClient>();
   return {
     connect: async () => {
       const client = await pool.connect();
+      if (!prepare) return client;
       let preparing = wrapped.get(client);
       if (preparing === undefined) {
         preparing = preparingClient(client);

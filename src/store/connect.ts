@@ -51,6 +51,13 @@ export interface ConnectConfig {
    */
   readonly listen?: boolean;
   /**
+   * Whether the statements run on every append and load are prepared once per connection (PostgreSQL
+   * only); default true, which saves planning them each time. Turn it off behind a proxy that cannot
+   * keep prepared statements, such as PgBouncer in transaction mode before 1.21 or without
+   * `max_prepared_statements`.
+   */
+  readonly preparedStatements?: boolean;
+  /**
    * Projections to fold inside the transaction of every append to their categories: once an append
    * returns, `store.projection(P).get(key)` shows its effect; a reducer that throws rolls it back.
    */
@@ -108,14 +115,14 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
 function resolveTarget(config: ConnectConfig): BackendTarget {
   const given = (["dataDir", "pglite", "connectionString", "pool"] as const).filter((key) => config[key] !== undefined);
   if (given.length > 1) throw new InvalidArgumentError(`give only one of ${given.join(", ")}`);
-  if (config.pool !== undefined) return { kind: "postgres", pool: config.pool };
+  if (config.pool !== undefined) return { kind: "postgres", pool: config.pool, preparedStatements: config.preparedStatements };
   if (config.connectionString !== undefined) {
-    return { kind: "postgres", connectionString: config.connectionString, poolSize: config.poolSize, connectionTimeoutMs: config.connectionTimeoutMs };
+    return { kind: "postgres", connectionString: config.connectionString, poolSize: config.poolSize, connectionTimeoutMs: config.connectionTimeoutMs, preparedStatements: config.preparedStatements };
   }
   if (config.pglite !== undefined) return { kind: "pglite", instance: config.pglite };
   if (config.dataDir !== undefined) return { kind: "pglite", dataDir: config.dataDir };
   const url = process.env.MEOWMX_DATABASE_URL || process.env.DATABASE_URL;
   return url
-    ? { kind: "postgres", connectionString: url, poolSize: config.poolSize, connectionTimeoutMs: config.connectionTimeoutMs }
+    ? { kind: "postgres", connectionString: url, poolSize: config.poolSize, connectionTimeoutMs: config.connectionTimeoutMs, preparedStatements: config.preparedStatements }
     : { kind: "pglite" };
 }

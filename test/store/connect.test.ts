@@ -46,6 +46,17 @@ describePostgres("connect", ({ newSchema, query }) => {
     await pool.end();
   });
 
+  it("prepares nothing with preparedStatements: false", async () => {
+    const pool = new pg.Pool({ connectionString: postgresUrl(), max: 1 });
+    const store = await connect({ pool, schema: newSchema(), preparedStatements: false });
+    await store.append("order", "o-1", [{ type: "A", data: 1 }], { expectedVersion: 0 });
+    await store.append("order", "o-1", [{ type: "B", data: 2 }], { expectedVersion: 1 });
+    expect((await store.load("order", "o-1")).map((e) => e.version)).toEqual([1, 2]);
+    expect((await pool.query("select name from pg_prepared_statements")).rows).toEqual([]);
+    await store.close();
+    await pool.end();
+  });
+
   it("picks MEOWMX_DATABASE_URL, then DATABASE_URL, when given no database", async () => {
     delete process.env.DATABASE_URL;
     process.env.MEOWMX_DATABASE_URL = postgresUrl();
