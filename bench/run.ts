@@ -155,7 +155,8 @@ async function sideBySide<K extends string>(
     for (let i = 0; i < repetitions; i++) for (const name of names) await measure(name, 1);
   } else {
     for (const name of names) {
-      await runs[name]!(); // warm-up
+      globalThis.gc?.(); // from a clean heap, then a warm-up
+      await runs[name]!();
       await measure(name, repetitions);
     }
   }
@@ -172,6 +173,7 @@ const median = (measure: Measure | undefined) => measure?.median ?? NaN;
 
 async function w1(): Promise<Row> {
   const n = 3000;
+  // Runs are short and the machine's noise is not: three times the repetitions (W2 too).
   const { meowmx, emmett, raw } = await sideBySide({
     meowmx: () =>
       withStore(async (store) => n / (await concurrently(n, CONNECTIONS, (i) => store.append("item", `s-${i}`, [{ type: "Added", data: payload }], { expectedVersion: 0 })))),
@@ -183,7 +185,7 @@ async function w1(): Promise<Row> {
       withRawTable(async (pool, table) =>
         n / (await concurrently(n, CONNECTIONS, (i) => pool.query(`insert into ${table} (stream, version, type, data) values ($1, 1, 'Added', $2)`, [`s-${i}`, payload]))),
       ),
-  });
+  }, { repetitions: 3 * REPETITIONS });
   return {
     workload: "W1 one-event appends to new streams, 8 connections",
     unit: "events/s",
@@ -213,7 +215,7 @@ async function w2(): Promise<Row> {
           pool.query(`insert into ${table} (stream, version, type, data) select $1, v, 'Added', $2 from generate_series(1, 100) v`, [`s-${i}`, payload]),
         )),
       ),
-  });
+  }, { repetitions: 3 * REPETITIONS });
   return {
     workload: "W2 100-event appends, 8 connections",
     unit: "events/s",
