@@ -115,14 +115,11 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
 function resolveTarget(config: ConnectConfig): BackendTarget {
   const given = (["dataDir", "pglite", "connectionString", "pool"] as const).filter((key) => config[key] !== undefined);
   if (given.length > 1) throw new InvalidArgumentError(`give only one of ${given.join(", ")}`);
-  if (config.pool !== undefined) return { kind: "postgres", pool: config.pool, preparedStatements: config.preparedStatements };
-  if (config.connectionString !== undefined) {
-    return { kind: "postgres", connectionString: config.connectionString, poolSize: config.poolSize, connectionTimeoutMs: config.connectionTimeoutMs, preparedStatements: config.preparedStatements };
-  }
   if (config.pglite !== undefined) return { kind: "pglite", instance: config.pglite };
   if (config.dataDir !== undefined) return { kind: "pglite", dataDir: config.dataDir };
-  const url = process.env.MEOWMX_DATABASE_URL || process.env.DATABASE_URL;
-  return url
-    ? { kind: "postgres", connectionString: url, poolSize: config.poolSize, connectionTimeoutMs: config.connectionTimeoutMs, preparedStatements: config.preparedStatements }
-    : { kind: "pglite" };
+  const server = { kind: "postgres", preparedStatements: config.preparedStatements } as const;
+  if (config.pool !== undefined) return { ...server, pool: config.pool };
+  const connectionString = config.connectionString ?? (process.env.MEOWMX_DATABASE_URL || process.env.DATABASE_URL || undefined);
+  if (connectionString === undefined) return { kind: "pglite" };
+  return { ...server, connectionString, poolSize: config.poolSize, connectionTimeoutMs: config.connectionTimeoutMs };
 }

@@ -1,7 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { InvalidArgumentError } from "../errors.js";
 import { streamPartition } from "../event-store/event-log.js";
-import { decodePosition, encodePosition } from "../event-store/position.js";
+import { decodePosition, positionOf } from "../event-store/position.js";
 import type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./status.js";
 
 /** A partition's checkpoint as a worker claims it at the start of a batch. */
@@ -47,7 +47,7 @@ export class Checkpoints {
       for update skip locked`.execute(db);
     const row = rows[0];
     if (row === undefined) return undefined;
-    return { position: positionOf(row), heldByOther: row.held_by_other };
+    return { position: checkpointPosition(row), heldByOther: row.held_by_other };
   }
 
   /** Moves the checkpoint to `position` and renews the lease of `owner` for `leaseMs`. */
@@ -100,7 +100,7 @@ export class Checkpoints {
     const { rows } = await sql<{ subscription: string; tx_id: string; seq: string; error: string; attempts: number; parked_at: Date }>`
       select subscription, transaction_id::text as tx_id, sequence::text as seq, error, attempts, parked_at
       from ${this.table("parked_events")} where subscription = ${name} order by transaction_id, sequence`.execute(db);
-    return rows.map((row) => ({ subscription: row.subscription, position: positionOf(row), error: row.error, attempts: row.attempts, parkedAt: row.parked_at }));
+    return rows.map((row) => ({ subscription: row.subscription, position: checkpointPosition(row), error: row.error, attempts: row.attempts, parkedAt: row.parked_at }));
   }
 
   /** Forgets a parked event (after it was handled again). */
@@ -142,7 +142,7 @@ export class Checkpoints {
       name: row.name,
       partition: row.partition,
       partitions: row.partitions,
-      position: positionOf(row),
+      position: checkpointPosition(row),
       owner: row.owner,
       leaseUntil: row.lease_until,
       lastError: row.last_error,
@@ -204,7 +204,7 @@ export class Checkpoints {
   }
 }
 
-function positionOf(row: { tx_id: string; seq: string }): string {
-  const sequence = BigInt(row.seq);
-  return sequence === 0n ? "" : encodePosition({ transactionId: BigInt(row.tx_id), sequence });
+/** A checkpoint's position: "" before the first event (sequence 0). */
+function checkpointPosition(row: { tx_id: string; seq: string }): string {
+  return row.seq === "0" ? "" : positionOf(row.tx_id, row.seq);
 }

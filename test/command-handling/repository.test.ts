@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { ConcurrencyError, defineAggregate, EventValidationError, InvalidArgumentError, StreamNotFoundError } from "../../src/index.js";
+import { ConcurrencyError, defineAggregate, EventValidationError, InvalidArgumentError, InvalidEventError, StreamNotFoundError } from "../../src/index.js";
 import { Counter, Order, snapshottingCounter } from "../support/aggregates.js";
 import { describeEachBackend } from "../support/backends.js";
 import { readSettled } from "../support/eventually.js";
@@ -98,6 +98,25 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
     expect(full.state.seen).toEqual(
       [first!, third!].map((e) => `counter/c-1@${e.version} ${e.id} ${e.position} ${e.createdAt.toISOString()} ${JSON.stringify(e.metadata)}`),
     );
+    // A reducer that does not declare the event gets one without what was not read.
+    const passed: unknown[] = [];
+    const Undeclared = defineAggregate({
+      type: "counter",
+      events: Counter.schemas,
+      initialState: Counter.initialState,
+      evolve: {
+        ...Counter.reducers,
+        Added: function (draft, data) {
+          passed.push(arguments[2]);
+          draft.total += data.amount;
+        },
+      },
+    });
+    expect(Undeclared.readsRecordedEvents).toBe(false);
+    await store.repository(Undeclared).load("c-1");
+    expect(passed).toEqual([2, 3].map(() => expect.not.objectContaining({ id: expect.anything() })));
+    expect(passed).toMatchObject([{ version: 1, type: "Added" }, { version: 3, type: "Added" }]);
+    await expect(store.repository(Counter).load("")).rejects.toBeInstanceOf(InvalidEventError);
   });
 
   it("validates events on append and on load", async () => {
