@@ -37,9 +37,11 @@ export class ConcurrencyError extends MeowmxError {
     readonly aggregateId: string,
     readonly expectedVersion: number | "any",
     readonly actualVersion: number,
-    options: { needsNewTransaction?: boolean; reason?: string } = {},
+    options: { needsNewTransaction?: boolean; reason?: string; cause?: unknown } = {},
   ) {
-    super("CONCURRENCY", `stream ${aggregateType}/${aggregateId}: ${options.reason ?? `it is at version ${actualVersion}, expected ${expectedVersion}`}`);
+    super("CONCURRENCY", `stream ${aggregateType}/${aggregateId}: ${options.reason ?? `it is at version ${actualVersion}, expected ${expectedVersion}`}`, {
+      cause: options.cause,
+    });
     this.needsNewTransaction = options.needsNewTransaction ?? false;
   }
 }

@@ -1,7 +1,11 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { InvalidArgumentError } from "./errors.js";
 
-/** Waits `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Waits `ms` milliseconds, or less when `signal` aborts. Nothing stays attached to the signal once
+ * the wait is over, however many waits share it.
+ */
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /** The delay before the first retry, and the most any retry waits, in milliseconds. */
 export const DEFAULT_BACKOFF = { baseMs: 5, capMs: 1000 } as const;

@@ -150,7 +150,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
         if (unchecked && outcome.result.events.length === 0) {
           // Writing nothing checks no version: make sure the state the command saw was current.
           unchecked = false;
-          const fresh = await this.catchUp(aggregateId, current);
+          const fresh = await this.catchUp(this.context.log, aggregateId, current);
           if (fresh.version !== current.version) {
             current = { ...fresh, snapshotVersion: current.snapshotVersion };
             attempt--;
@@ -161,7 +161,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || error.needsNewTransaction || attempt >= maxAttempts) throw error;
         await sleep(backoffDelay(attempt));
-        current = { ...(await this.catchUp(aggregateId, current)), snapshotVersion: current.snapshotVersion };
+        current = { ...(await this.catchUp(this.context.log, aggregateId, current)), snapshotVersion: current.snapshotVersion };
       }
     }
   }
@@ -186,9 +186,12 @@ export class Repository<T extends string, E extends EventSchemas, S> {
       const { version, events: recorded } = await log.append(type, aggregateId, events, { expectedVersion: current.version });
       // The events were validated above: fold the stored copies with their parsed data.
       const typed = recorded.map((event, i) => ({ ...event, data: events[i]!.data }) as AggregateEvent<E>);
-      const state = this.aggregate.fold(typed, current.state);
-      if (snapshots !== undefined) await this.writeSnapshot(snapshots, aggregateId, version, state);
-      return { state, version, events: typed };
+      // A retried command whose events carry ids may find them stored already, at earlier versions or
+      // followed by other writers' events: then they are not folded again, the stream is read instead.
+      const follows = recorded[0]!.version === current.version + 1 && version === current.version + recorded.length;
+      const loaded = follows ? { state: this.aggregate.fold(typed, current.state), version } : await this.catchUp(log, aggregateId, current);
+      if (snapshots !== undefined) await this.writeSnapshot(snapshots, aggregateId, loaded.version, loaded.state);
+      return { ...loaded, events: typed };
     };
     const result = await (snapshotDue ? this.context.atomically(write) : write(this.context.log));
     return { result, snapshotVersion: snapshotDue ? result.version : current.snapshotVersion };
@@ -210,17 +213,17 @@ export class Repository<T extends string, E extends EventSchemas, S> {
         ? undefined
         : await this.context.snapshots.read(this.aggregate.type, aggregateId, this.aggregate.snapshotKey);
     const start = snapshot === undefined ? { state: this.aggregate.initialState, version: 0 } : { state: freeze(snapshot.state as S, true), version: snapshot.version };
-    const caughtUp = await this.catchUp(aggregateId, start);
+    const caughtUp = await this.catchUp(this.context.log, aggregateId, start);
     return { ...caughtUp, snapshotVersion: start.version };
   }
 
   /** The state after the events that follow `from.version`, read and validated. */
-  private async catchUp(aggregateId: string, from: Loaded<S>): Promise<Loaded<S>> {
+  private async catchUp(log: EventLog, aggregateId: string, from: Loaded<S>): Promise<Loaded<S>> {
     const { type, readsRecordedEvents } = this.aggregate;
     const stored: ReadonlyArray<RecordedEvent> = readsRecordedEvents
-      ? await this.context.log.load(type, aggregateId, { fromVersion: from.version + 1 })
+      ? await log.load(type, aggregateId, { fromVersion: from.version + 1 })
       : // No reducer takes the recorded event: what it would carry beyond these fields goes unread.
-        (await this.context.log.loadData(type, aggregateId, from.version + 1)).map(
+        (await log.loadData(type, aggregateId, from.version + 1)).map(
           (row) => ({ aggregateType: type, aggregateId, version: row.version, type: row.type, data: row.data }) as unknown as RecordedEvent,
         );
     if (stored.length === 0) return from;

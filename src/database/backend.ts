@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Logger } from "../logger.js";
+import { embeddedKysely, embeddedTransaction } from "./embedded-connection.js";
 import { NotificationListener } from "./notification-listener.js";
 import { preparingPool } from "./prepared-statements.js";
 
@@ -11,11 +12,13 @@ export interface Backend {
   readonly kind: "pglite" | "postgres";
   /** The Kysely instance over the whole database. */
   readonly db: Kysely<any>;
+  /** Runs `work` in one transaction. */
+  transaction<T>(work: (trx: Kysely<any>) => Promise<T>): Promise<T>;
   /**
    * Starts listening for notifications on `channel` on a connection of its own (PostgreSQL only;
    * an embedded database has no other process to hear from).
    */
-  listen?(channel: string, onNotify: () => void, logger: Logger): NotificationListener;
+  listen?(channel: string, onNotify: () => void): NotificationListener;
   /** Ends what this backend opened (not what the caller passed in). */
   close(): Promise<void>;
 }
@@ -38,7 +41,7 @@ export const DEFAULT_POOL_SIZE = 10;
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 30_000;
 
 /** Opens the database a target names. PGlite is loaded only when it is used. */
-export async function openBackend(target: BackendTarget): Promise<Backend> {
+export async function openBackend(target: BackendTarget, logger: Logger): Promise<Backend> {
   if (target.kind === "postgres") {
     const owned = target.pool === undefined;
     const pool =
@@ -50,32 +53,36 @@ export async function openBackend(target: BackendTarget): Promise<Backend> {
       });
     // An idle connection the server ends (restart, pg_terminate_backend) is an error event on the
     // pool; unheard, it would end the process. The pool replaces the connection by itself.
-    if (owned) {
-      pool.on("error", () => {});
-      // A connection ended while checked out errors on the client as well as on its query; the query
-      // carries the error to the caller, the event must not end the process.
-      pool.on("connect", (client) => client.on("error", () => {}));
-    }
+    const idleError = (error: Error) => logger.warn("a pooled connection was lost", { error: String(error) });
+    pool.on("error", idleError);
     // Kysely ends the pool it is given on destroy; a pool the caller passed in stays theirs.
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: preparingPool(pool, owned, target.preparedStatements ?? true) as unknown as pg.Pool }) });
+    const db = new Kysely<any>({
+      dialect: new PostgresDialect({ pool: preparingPool(quietClients(pool), owned, target.preparedStatements ?? true) as unknown as pg.Pool }),
+    });
     return {
       kind: "postgres",
       db,
-      listen: (channel, onNotify, logger) => {
-        const listener = new NotificationListener(() => pool.connect(), channel, onNotify, logger);
+      transaction: (work) => db.transaction().execute(work),
+      listen: (channel, onNotify) => {
+        // A connection of its own, not one of the pool's: it is held for as long as the store listens.
+        const listener = new NotificationListener(() => openClient(pool.options), channel, onNotify, logger);
         listener.start();
         return listener;
       },
-      close: () => db.destroy(),
+      close: async () => {
+        await db.destroy();
+        pool.off("error", idleError);
+      },
     };
   }
   const { PGlite } = await import("@electric-sql/pglite");
   const owned = target.instance === undefined;
   const instance = target.instance ?? (await PGlite.create(target.dataDir ?? "memory://"));
-  const db = await kyselyOf(instance);
+  const db = await embeddedKysely(instance);
   return {
     kind: "pglite",
     db,
+    transaction: (work) => embeddedTransaction(db, instance, work),
     // Destroying the Kysely instance would close a PGlite that the caller still uses.
     close: async () => {
       if (owned) await db.destroy();
@@ -83,18 +90,36 @@ export async function openBackend(target: BackendTarget): Promise<Backend> {
   };
 }
 
-// PGlite has one connection. Stores sharing an instance must share the Kysely driver that queues for
-// it too, or one store's statements would land inside another's transaction.
-const pgliteDrivers = new WeakMap<PGlite, Kysely<any>>();
+/**
+ * The pool, handing out connections that cannot end the process: a connection ended while checked
+ * out errors on the client as well as on its query. The query carries the error to the caller; the
+ * client's event, unheard, would end the process.
+ */
+function quietClients(pool: pg.Pool): Pick<pg.Pool, "connect" | "end"> {
+  const quiet = new WeakSet<pg.PoolClient>();
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      if (!quiet.has(client)) {
+        quiet.add(client);
+        client.on("error", () => {});
+      }
+      return client;
+    },
+    end: () => pool.end(),
+  };
+}
 
-async function kyselyOf(instance: PGlite): Promise<Kysely<any>> {
-  let db = pgliteDrivers.get(instance);
-  if (db === undefined) {
-    const { PGliteDialect } = await import("kysely-pglite-dialect");
-    db = pgliteDrivers.get(instance) ?? new Kysely<any>({ dialect: new PGliteDialect(instance) });
-    pgliteDrivers.set(instance, db);
+/** Opens one connection outside any pool, with the pool's settings. */
+async function openClient(options: pg.ClientConfig): Promise<pg.Client> {
+  const client = new pg.Client(options);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
   }
-  return db;
+  return client;
 }
 
 /** The NOTIFY channel of a schema: at most 63 bytes, as PostgreSQL requires. */

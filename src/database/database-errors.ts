@@ -1,3 +1,5 @@
+import { ConcurrencyError } from "../errors.js";
+
 /** The SQLSTATE codes meowmx reacts to. */
 export const SQLSTATE = {
   uniqueViolation: "23505",
@@ -8,6 +10,7 @@ export const SQLSTATE = {
   characterNotInRepertoire: "22021",
   serializationFailure: "40001",
   deadlockDetected: "40P01",
+  inFailedSqlTransaction: "25P02",
 } as const;
 
 /** The SQLSTATE of a database error from pg or PGlite, or undefined for any other error. */
@@ -27,4 +30,15 @@ export function isBadValueForType(error: unknown): boolean {
     state === SQLSTATE.invalidDatetimeFormat ||
     state === SQLSTATE.characterNotInRepertoire
   );
+}
+
+/**
+ * True when a transaction failed only because of concurrent ones and would succeed if run again
+ * from the start: a deadlock, a serialization failure, or an append that must come after a newer
+ * transaction's.
+ */
+export function needsNewTransaction(error: unknown): boolean {
+  if (error instanceof ConcurrencyError) return error.needsNewTransaction;
+  const state = sqlStateOf(error);
+  return state === SQLSTATE.serializationFailure || state === SQLSTATE.deadlockDetected;
 }

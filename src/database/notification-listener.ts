@@ -10,13 +10,13 @@ export const MAX_RECONNECT_DELAY_MS = 5000;
  * and calls `onNotify` once reconnected, since notifications sent in between are gone.
  */
 export class NotificationListener {
-  private client: pg.PoolClient | undefined;
+  private client: pg.Client | undefined;
   private stopped = false;
   private reconnectDelay = 100;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly connect: () => Promise<pg.PoolClient>,
+    private readonly connect: () => Promise<pg.Client>,
     private readonly channel: string,
     private readonly onNotify: () => void,
     private readonly logger: Logger,
@@ -34,17 +34,12 @@ export class NotificationListener {
     const client = this.client;
     this.client = undefined;
     if (client === undefined) return;
-    try {
-      await client.query(`unlisten "${this.channel}"`);
-      client.release();
-    } catch (error) {
-      client.release(error as Error);
-    }
+    await client.end().catch(() => undefined);
   }
 
   private async open(): Promise<void> {
     if (this.stopped) return;
-    let client: pg.PoolClient | undefined;
+    let client: pg.Client | undefined;
     try {
       client = await this.connect();
       client.on("notification", (message) => {
@@ -53,7 +48,7 @@ export class NotificationListener {
       client.on("error", (error) => this.lost(client!, error));
       await client.query(`listen "${this.channel}"`);
       if (this.stopped) {
-        client.release();
+        await client.end();
         return;
       }
       this.client = client;
@@ -65,14 +60,11 @@ export class NotificationListener {
     }
   }
 
-  private lost(client: pg.PoolClient, error: Error): void {
+  private lost(client: pg.Client, error: Error): void {
     if (this.client === client) this.client = undefined;
     client.removeAllListeners("notification");
-    try {
-      client.release(error);
-    } catch {
-      // Already released: the error came after the connection was handed back.
-    }
+    // Ending a broken connection can fail too; the error would add nothing.
+    client.end().catch(() => undefined);
     this.retry(error);
   }
 

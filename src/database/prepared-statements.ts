@@ -27,7 +27,7 @@ interface DialectPool {
  * A pool for Kysely whose connections run statements marked {@link PREPARED} as named prepared
  * statements, unless `prepare` is false. `end` ends the underlying pool only when `owned`.
  */
-export function preparingPool(pool: pg.Pool, owned: boolean, prepare: boolean): DialectPool {
+export function preparingPool(pool: DialectPool, owned: boolean, prepare: boolean): DialectPool {
   const wrapped = new WeakMap<pg.PoolClient, pg.PoolClient>();
   return {
     connect: async () => {

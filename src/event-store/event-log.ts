@@ -4,6 +4,7 @@ import type { AggregateIdType } from "../database/backend.js";
 import { isBadValueForType, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
 import { quoteIdentifier } from "../database/identifiers.js";
 import { markPrepared, PREPARED } from "../database/prepared-statements.js";
+import { backoffDelay, sleep } from "../retry.js";
 import {
   type AppendOptions,
   type AppendResult,
@@ -196,25 +197,40 @@ export class EventLog {
   ): Promise<AppendResult> {
     assertTypeString(aggregateType, "aggregate type");
     assertAggregateId(aggregateId, this.config.aggregateIdType.declared);
-    const hook = this.config.appendHook;
-    if (hook?.appliesTo(aggregateType) && this.scope.kind === "pool") {
-      // The hook's work must commit with the events: the append runs again, checks and all, in a
-      // transaction of its own.
-      const result = await this.db.transaction().execute((trx) =>
-        new EventLog(trx, this.config, { kind: "transaction", written: () => {} }).append(aggregateType, aggregateId, events, options),
-      );
-      this.scope.written();
-      return result;
-    }
+    const hook = this.config.appendHook?.appliesTo(aggregateType) ? this.config.appendHook : undefined;
+    if (hook !== undefined && this.scope.kind === "pool") return this.appendInTransaction(aggregateType, aggregateId, events, options);
     const expected = options.expectedVersion ?? "any";
     assertExpectedVersion(expected);
     const prepared = prepareEvents(events);
     if (prepared.ids.length === 0) return this.appendNothing(aggregateType, aggregateId, expected);
-    const { result, fresh } = await this.withTypedIds(() => this.appendAtVersion(aggregateType, aggregateId, prepared, expected));
-    // A retried append that finds its events stored already has had its effects.
-    if (fresh && hook?.appliesTo(aggregateType)) await hook.afterAppend(result.events, this.db);
+    const { result } = await this.withTypedIds(() => this.appendAtVersion(aggregateType, aggregateId, prepared, expected, hook));
     this.scope.written();
     return result;
+  }
+
+  /**
+   * An append whose hook's work must commit with the events: it runs, checks and all, in a
+   * transaction of its own, and that transaction runs again when only a newer one can succeed (a
+   * race lost inside it leaves it with a transaction id older than the winner's).
+   */
+  private async appendInTransaction(
+    aggregateType: string,
+    aggregateId: string,
+    events: ReadonlyArray<NewEvent<string, unknown>>,
+    options: AppendOptions,
+  ): Promise<AppendResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.db.transaction().execute((trx) =>
+          new EventLog(trx, this.config, { kind: "transaction", written: () => {} }).append(aggregateType, aggregateId, events, options),
+        );
+        this.scope.written();
+        return result;
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError && error.needsNewTransaction) || attempt >= MAX_APPEND_ATTEMPTS) throw error;
+        await sleep(backoffDelay(attempt));
+      }
+    }
   }
 
   /** The events of one stream, by version; an empty array when the stream does not exist. */
@@ -322,6 +338,7 @@ export class EventLog {
     aggregateId: string,
     prepared: PreparedEvents,
     expected: ExpectedVersion,
+    hook: AppendHook | undefined,
   ): Promise<Appended> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
@@ -330,9 +347,16 @@ export class EventLog {
         // at versions 1..n, which the unique (stream, version) key guards. When it loses, the full
         // statement runs again and tells why.
         const newStream = attempt === 1 && expected === 0 && !prepared.idsGiven;
-        return await this.inSavepoint(() =>
-          newStream ? this.insertNewStream(aggregateType, aggregateId, prepared) : this.insert(aggregateType, aggregateId, prepared, expected),
-        );
+        return await this.inSavepoint(async () => {
+          const appended = await (newStream
+            ? this.insertNewStream(aggregateType, aggregateId, prepared)
+            : this.insert(aggregateType, aggregateId, prepared, expected));
+          // Inside the savepoint, so that the hook's failure takes the events with it even when the
+          // caller catches it and commits. A retried append that finds its events stored already has
+          // had its effects.
+          if (appended.fresh && hook !== undefined) await hook.afterAppend(appended.result.events, this.db);
+          return appended;
+        });
       } catch (error) {
         const state = sqlStateOf(error);
         if (state === SQLSTATE.deadlockDetected || state === SQLSTATE.serializationFailure) {
@@ -344,10 +368,24 @@ export class EventLog {
         }
         if (state !== SQLSTATE.uniqueViolation) throw error;
         lastError = error;
+        if (attempt === 1 && this.scope.kind === "transaction" && (await this.seesOneSnapshot())) {
+          // Running the statement again would read the same snapshot, without the winner's events.
+          throw new ConcurrencyError(aggregateType, aggregateId, expected, await this.headOf(aggregateType, aggregateId), {
+            needsNewTransaction: true,
+            reason: "another transaction appended to it meanwhile, and this one (repeatable read or serializable) cannot see that; run this transaction again",
+            cause: error,
+          });
+        }
       }
     }
     const actual = await this.headOf(aggregateType, aggregateId);
-    throw Object.assign(new ConcurrencyError(aggregateType, aggregateId, expected, actual), { cause: lastError });
+    throw new ConcurrencyError(aggregateType, aggregateId, expected, actual, { cause: lastError });
+  }
+
+  /** Whether the open transaction reads one snapshot throughout (repeatable read or serializable). */
+  private async seesOneSnapshot(): Promise<boolean> {
+    const { rows } = await sql<{ level: string }>`select current_setting('transaction_isolation') as level`.execute(this.db);
+    return rows[0]?.level !== "read committed";
   }
 
   /** Runs `work` so that its failure leaves an enclosing transaction usable, to run it again or go on. */

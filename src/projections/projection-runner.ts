@@ -2,6 +2,7 @@ import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
 import { InvalidArgumentError } from "../errors.js";
 import type { EventLog } from "../event-store/event-log.js";
 import type { RecordedEvent } from "../event-store/events.js";
+import type { Logger } from "../logger.js";
 import type { Checkpoints } from "../subscriptions/checkpoints.js";
 import type { Subscription, SubscriptionConfig } from "../subscriptions/subscription.js";
 import type { Projection } from "./define-projection.js";
@@ -35,6 +36,7 @@ export interface ProjectionContext<Tx extends { db: Kysely<any> }> {
   readonly states: ProjectionStates;
   readonly checkpoints: Checkpoints;
   readonly schema: string;
+  readonly logger: Logger;
   /** Whether the store folds this projection inside every append (then it has no worker). */
   readonly inline: boolean;
   subscribe(config: SubscriptionConfig<Tx>): Subscription<Tx>;
@@ -67,7 +69,10 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
    */
   start(options: ProjectionWorkerOptions = {}): this {
     if (this.context.inline) throw new InvalidArgumentError(`projection ${this.projection.name} runs inline in this store; it has no worker`);
-    this.starting ??= this.rebuildIfOutdated().then(() => {
+    if (this.starting !== undefined) return this;
+    const starting = this.rebuildIfOutdated().then(() => {
+      // Stopped while it was rebuilding: it stays stopped.
+      if (this.starting !== starting) return;
       const cache = new WeakMap<object, Map<string, S | null>>();
       this.subscription = this.context.subscribe({
         ...options,
@@ -76,6 +81,9 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
         handler: (event, tx) => this.handle(event, tx, cache),
       });
     });
+    // Told to the logger at once, and to whoever awaits caughtUp(); never an unhandled rejection.
+    starting.catch((error: unknown) => this.context.logger.error(`projection ${this.projection.name} could not start: ${String(error)}`, { error }));
+    this.starting = starting;
     return this;
   }
 
@@ -86,10 +94,14 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
     await this.subscription!.caughtUp();
   }
 
-  /** Stops the worker (the states stay). */
+  /** Stops the worker (the states stay); `start()` runs it again. */
   async stop(): Promise<void> {
-    await this.starting?.catch(() => undefined);
-    await this.subscription?.stop();
+    const { starting, subscription } = this;
+    this.starting = undefined;
+    this.subscription = undefined;
+    // A start still rebuilding makes no subscription once it sees it was stopped.
+    await starting?.catch(() => undefined);
+    await subscription?.stop();
   }
 
   /** The state of `key`, or undefined when it has none. */
@@ -131,8 +143,9 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
     await context.transaction(async ({ db, log }) => {
       await context.states.lockForRebuild(db, projection.name);
       if (!context.inline) {
-        await context.checkpoints.ensure(db, this.subscriptionName, 1, projection.aggregateTypes);
+        // The partition first: a worker holding it updates the checkpoint row before it lets go.
         await context.checkpoints.lock(db, this.subscriptionName, 0);
+        await context.checkpoints.ensure(db, this.subscriptionName, 1, projection.aggregateTypes, { retarget: true });
       }
       // Inline writers are locked out now, so every committed event counts; a worker's events
       // are only those its checkpoint may pass.
@@ -159,6 +172,14 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
       select version from ${sql.id(context.schema, "projections")} where name = ${projection.name}`.execute(context.db);
     const stored = rows[0]?.version;
     if (stored === projection.version) return;
+    if (stored !== undefined && stored > projection.version) {
+      // An older release, still running or restarted during a rolling deploy, must not rebuild the
+      // states with its older reducers, nor write them.
+      throw new InvalidArgumentError(
+        `projection ${projection.name}: its states were built by version ${stored} of its definition, and this is version ${projection.version}. ` +
+          "Run the newer code, or rebuild() with this one on purpose (meowmx rebuild) to go back",
+      );
+    }
     const hasStates = (await sql<{ found: boolean }>`
       select exists (select 1 from ${sql.id(context.schema, "projection_states")} where name = ${projection.name}) as found`.execute(context.db)).rows[0]?.found;
     if (stored !== undefined || hasStates) {

@@ -83,7 +83,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
   const schema = assertSchemaName(config.schema ?? DEFAULT_SCHEMA);
   const configuredIdType = assertTypeName(config.aggregateIdType ?? DEFAULT_AGGREGATE_ID_TYPE);
   const logger = config.logger ?? CONSOLE_LOGGER;
-  const backend = await openBackend(resolveTarget(config));
+  const backend = await openBackend(resolveTarget(config), logger);
   try {
     if (config.migrate ?? true) await migrate(backend.db, { schema, aggregateIdType: configuredIdType });
     const existing = await readAggregateIdType(backend.db, schema);

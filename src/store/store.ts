@@ -155,7 +155,7 @@ export class Store extends Session {
   /** Starts the LISTEN connection that brings other processes' commits, once, where there is one. */
   private listenForCommits(): void {
     const channel = this.parts.channel;
-    if (channel !== undefined) this.listener ??= this.parts.backend.listen?.(channel, () => this.wakeSubscriptions(), this.parts.logger);
+    if (channel !== undefined) this.listener ??= this.parts.backend.listen?.(channel, () => this.wakeSubscriptions());
   }
 
   /**
@@ -183,6 +183,7 @@ export class Store extends Session {
       states: this.projectionStates,
       checkpoints: this.checkpoints,
       schema: this.schema,
+      logger: this.parts.logger,
       inline: this.parts.inlineProjections.includes(projection),
       subscribe: (config) => this.subscribe(config),
       transaction: (work) => this.runTransaction((tx) => work({ db: tx.session.db, log: tx.log })),
@@ -265,7 +266,7 @@ export class Store extends Session {
   /** Runs `work` in one database transaction and tells subscribers once its events have committed. */
   private async runTransaction<T>(work: (tx: TransactionParts) => Promise<T>): Promise<T> {
     let wrote = false;
-    const result = await this.parts.backend.db.transaction().execute((trx) => {
+    const result = await this.parts.backend.transaction((trx) => {
       const log = new EventLog(trx, this.logConfig, { kind: "transaction", written: () => (wrote = true) });
       const snapshots = new SnapshotStore(trx, this.logConfig.schema);
       const session = new TransactionSession(trx, {

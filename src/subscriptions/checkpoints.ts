@@ -1,5 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, MeowmxError } from "../errors.js";
 import { streamPartition } from "../event-store/event-log.js";
 import { decodePosition, positionOf } from "../event-store/position.js";
 import type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./status.js";
@@ -12,6 +12,13 @@ export interface Claim {
   readonly heldByOther: boolean;
 }
 
+/** The checkpoint moved while a batch was handled: the batch is rolled back and read again. */
+export class CheckpointMovedError extends MeowmxError {
+  constructor(name: string, partition: number) {
+    super("CHECKPOINT_MOVED", `subscription ${name}: partition ${partition} was handled by another worker meanwhile`);
+  }
+}
+
 /** The durable checkpoints of subscriptions: one row per name and partition, with a lease. */
 export class Checkpoints {
   constructor(private readonly schema: string) {}
@@ -20,49 +27,87 @@ export class Checkpoints {
     return sql.id(this.schema, name);
   }
 
-  /** Creates the rows of a subscription's partitions if they are missing; refuses another partition count. */
-  async ensure(db: Kysely<any>, name: string, partitions: number, aggregateTypes: ReadonlyArray<string> | undefined): Promise<void> {
+  /**
+   * Creates the rows of a subscription's partitions if they are missing. Refuses, writing nothing,
+   * another partition count, and categories beyond those a started subscription was reading: its
+   * position would pass over their history. `retarget` allows the latter for a caller that moves
+   * the position itself (a projection rebuild).
+   */
+  async ensure(
+    db: Kysely<any>,
+    name: string,
+    partitions: number,
+    aggregateTypes: ReadonlyArray<string> | undefined,
+    { retarget = false } = {},
+  ): Promise<void> {
+    if (!db.isTransaction) return db.transaction().execute((trx) => this.ensure(trx, name, partitions, aggregateTypes, { retarget }));
     const types = aggregateTypes === undefined ? null : [...aggregateTypes];
+    // Two processes starting the same name with different settings must not both pass the check.
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`meowmx subscription ${this.schema}\u001f${name}`}, 0))`.execute(db);
+    const { rows } = await sql<{ partitions: number; aggregate_types: string[] | null; started: boolean }>`
+      select partitions, aggregate_types, bool_or(sequence > 0) over () as started
+      from ${this.table("subscriptions")} where name = ${name} limit 1`.execute(db);
+    const existing = rows[0];
+    if (existing !== undefined && existing.partitions !== partitions) {
+      throw new InvalidArgumentError(`subscription ${name} runs with ${existing.partitions} partitions; it cannot also run with ${partitions}`);
+    }
+    const widened = existing !== undefined && existing.aggregate_types !== null && (types === null || types.some((type) => !existing.aggregate_types!.includes(type)));
+    if (widened && existing.started && !retarget) {
+      throw new InvalidArgumentError(
+        `subscription ${name} reads ${existing.aggregate_types!.join(", ")}; it cannot also read ${types === null ? "every category" : types.join(", ")}: ` +
+          "its position would pass over the history of the new categories. Give it a new name, or reset it (store.resetSubscription)",
+      );
+    }
     await sql`
       insert into ${this.table("subscriptions")} (name, partition, partitions, aggregate_types)
       select ${name}, p, ${partitions}, ${types}::text[] from generate_series(0, ${partitions - 1}) p
-      on conflict (name, partition) do update set aggregate_types = excluded.aggregate_types`.execute(db);
-    const { rows } = await sql<{ partitions: number }>`
-      select distinct partitions from ${this.table("subscriptions")} where name = ${name}`.execute(db);
-    const other = rows.find((row) => row.partitions !== partitions);
-    if (other !== undefined) {
-      throw new InvalidArgumentError(`subscription ${name} runs with ${other.partitions} partitions; it cannot also run with ${partitions}`);
-    }
+      on conflict (name, partition) do update set aggregate_types = excluded.aggregate_types
+      where ${this.table("subscriptions")}.aggregate_types is distinct from excluded.aggregate_types`.execute(db);
   }
 
   /**
-   * Locks a partition's row for the batch's transaction. Undefined when another worker's batch holds
-   * the lock right now (SKIP LOCKED: no waiting).
+   * Takes a partition for the batch's transaction and reads its checkpoint. Undefined when another
+   * worker's batch holds it right now (no waiting). The lock is an advisory one, not a row lock, so
+   * that the transaction gets no transaction id before its handler writes: a transaction id taken
+   * early would put the handler's appends behind other writers' and make them conflict.
    */
   async claim(db: Kysely<any>, name: string, partition: number, owner: string): Promise<Claim | undefined> {
-    const { rows } = await sql<{ tx_id: string; seq: string; held_by_other: boolean }>`
-      select transaction_id::text as tx_id, sequence::text as seq,
-             coalesce(owner <> ${owner} and lease_until > now(), false) as held_by_other
-      from ${this.table("subscriptions")} where name = ${name} and partition = ${partition}
-      for update skip locked`.execute(db);
+    const { rows } = await sql<{ locked: boolean; tx_id: string | null; seq: string | null; held_by_other: boolean | null }>`
+      with lock as materialized (select pg_try_advisory_xact_lock(${this.partitionLockKey(name, partition)}) as locked)
+      select lock.locked, s.transaction_id::text as tx_id, s.sequence::text as seq,
+             coalesce(s.owner <> ${owner} and s.lease_until > now(), false) as held_by_other
+      from lock left join ${this.table("subscriptions")} s on lock.locked and s.name = ${name} and s.partition = ${partition}`.execute(db);
     const row = rows[0];
-    if (row === undefined) return undefined;
-    return { position: checkpointPosition(row), heldByOther: row.held_by_other };
+    if (row === undefined || !row.locked || row.tx_id === null || row.seq === null) return undefined;
+    return { position: checkpointPosition({ tx_id: row.tx_id, seq: row.seq }), heldByOther: row.held_by_other === true };
   }
 
-  /** Moves the checkpoint to `position` and renews the lease of `owner` for `leaseMs`. */
-  async advance(db: Kysely<any>, name: string, partition: number, position: string, owner: string, leaseMs: number): Promise<void> {
+  /** The advisory lock key of a partition: one per schema, name and partition. */
+  private partitionLockKey(name: string, partition: number) {
+    return sql`hashtextextended(${`meowmx checkpoint ${this.schema}\u001f${name}\u001f${partition}`}, 0)`;
+  }
+
+  /**
+   * Moves the checkpoint from `from` (as claimed) to `position` and renews the lease of `owner` for
+   * `leaseMs`. Throws {@link CheckpointMovedError} when the checkpoint is no longer at `from`.
+   */
+  async advance(db: Kysely<any>, name: string, partition: number, from: string, position: string, owner: string, leaseMs: number): Promise<void> {
     const at = decodePosition(position);
-    await sql`
+    const was = decodePosition(from);
+    const result = await sql`
       update ${this.table("subscriptions")}
       set transaction_id = ${at.transactionId.toString()}::xid8, sequence = ${at.sequence.toString()}, owner = ${owner},
           lease_until = now() + ${leaseMs} * interval '1 millisecond', last_error = null, updated_at = now()
-      where name = ${name} and partition = ${partition}`.execute(db);
+      where name = ${name} and partition = ${partition}
+        and transaction_id = ${was.transactionId.toString()}::xid8 and sequence = ${was.sequence.toString()}`.execute(db);
+    // A claim reads the checkpoint in the statement that takes the lock, with a snapshot that can
+    // predate the previous holder's commit: the batch it read for is then handled already.
+    if ((result.numAffectedRows ?? 0n) === 0n) throw new CheckpointMovedError(name, partition);
   }
 
-  /** Waits for a partition's row and holds it to the end of the transaction: its worker pauses. */
+  /** Waits for a partition and holds it to the end of the transaction: its worker pauses. */
   async lock(db: Kysely<any>, name: string, partition: number): Promise<void> {
-    await sql`select 1 from ${this.table("subscriptions")} where name = ${name} and partition = ${partition} for update`.execute(db);
+    await sql`select pg_advisory_xact_lock(${this.partitionLockKey(name, partition)})`.execute(db);
   }
 
   /** Sets a partition's position, leaving its lease alone (a rebuild did the work up to there). */
@@ -103,11 +148,16 @@ export class Checkpoints {
     return rows.map((row) => ({ subscription: row.subscription, position: checkpointPosition(row), error: row.error, attempts: row.attempts, parkedAt: row.parked_at }));
   }
 
-  /** Forgets a parked event (after it was handled again). */
-  async unpark(db: Kysely<any>, name: string, position: string): Promise<void> {
+  /**
+   * Forgets a parked event, to handle it again in the same transaction; false when it is not parked
+   * (any more). Another transaction unparking the same event waits for this one to end, then finds
+   * nothing: each parked event is replayed once.
+   */
+  async unpark(db: Kysely<any>, name: string, position: string): Promise<boolean> {
     const at = decodePosition(position);
-    await sql`delete from ${this.table("parked_events")}
+    const result = await sql`delete from ${this.table("parked_events")}
       where subscription = ${name} and transaction_id = ${at.transactionId.toString()}::xid8 and sequence = ${at.sequence.toString()}`.execute(db);
+    return (result.numAffectedRows ?? 0n) !== 0n;
   }
 
   /** Every partition of a subscription (or of all subscriptions), with its lag and parked events. */
@@ -153,12 +203,12 @@ export class Checkpoints {
     }));
   }
 
-  /** The open transaction that holds a partition's committed events back, or undefined when none does. */
-  async heldBack(db: Kysely<any>, name: string, partition: number): Promise<HeldBackBy | undefined> {
+  /** Whether committed events of a partition wait behind an open transaction. */
+  async isHeldBack(db: Kysely<any>, name: string, partition: number): Promise<boolean> {
     const { rows } = await sql<{ held_back: boolean }>`
       select ${this.waitingEvents(sql.val(partition))} as held_back
       from ${this.table("subscriptions")} s where s.name = ${name} and s.partition = ${partition}`.execute(db);
-    return rows[0]?.held_back ? await this.oldestOpenTransaction(db) : undefined;
+    return rows[0]?.held_back === true;
   }
 
   /** SQL: whether committed events of the subscription row `s` wait behind an open transaction. */
@@ -172,7 +222,7 @@ export class Checkpoints {
   }
 
   /** The oldest transaction holding a transaction id, other than this one. */
-  private async oldestOpenTransaction(db: Kysely<any>): Promise<HeldBackBy> {
+  async oldestOpenTransaction(db: Kysely<any>): Promise<HeldBackBy> {
     const { rows } = await sql<{ pid: number; since: Date | null }>`
       select pid, xact_start as since from pg_stat_activity
       where backend_xid is not null and pid <> pg_backend_pid()

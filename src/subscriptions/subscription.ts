@@ -1,13 +1,15 @@
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { InvalidArgumentError, SubscriptionError } from "../errors.js";
+import { needsNewTransaction, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
 import type { EventLog } from "../event-store/event-log.js";
 import type { RecordedEvent } from "../event-store/events.js";
 import { positionBefore } from "../event-store/position.js";
 import type { Logger } from "../logger.js";
-import { assertMaxAttempts } from "../retry.js";
-import type { Checkpoints } from "./checkpoints.js";
+import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
+import { CheckpointMovedError, type Checkpoints } from "./checkpoints.js";
 import type { ParkedEvent, SubscriptionStatus } from "./status.js";
 import { WakeSignal } from "./wake-signal.js";
 
@@ -27,6 +29,11 @@ const HELD_BACK_CHECK_MS = 5_000;
 
 // The first idle poll waits this long; later ones back off up to maxSleepMs.
 const FIRST_IDLE_SLEEP_MS = 50;
+
+// While an open transaction holds committed events back, nothing announces its end: polls come
+// this often, backing off to HELD_BACK_MAX_POLL_MS.
+const HELD_BACK_FIRST_POLL_MS = 10;
+const HELD_BACK_MAX_POLL_MS = 200;
 
 /** Options of `store.subscribe`. */
 export interface SubscriptionConfig<Tx> {
@@ -67,12 +74,26 @@ export interface SubscriptionContext<Tx> {
 type BatchOutcome =
   | { readonly kind: "standby" }
   | { readonly kind: "handled"; readonly count: number; readonly full: boolean }
-  | { readonly kind: "failed" };
+  | { readonly kind: "failed" }
+  /** Rolled back for a reason that running it again cures (a deadlock, another worker's batch): not an attempt. */
+  | { readonly kind: "again"; readonly delayMs: number };
 
 interface Failure {
   readonly position: string;
   attempts: number;
   error: unknown;
+}
+
+/** What a worker keeps in memory about its partition between batches. */
+interface PartitionState {
+  /** The event that failed last, and how often. */
+  failure: Failure | undefined;
+  /** One event per batch up to this position, to find which event aborted a batch. */
+  isolateUntil: string | undefined;
+  /** Batches run again in a row because concurrent transactions rolled them back. */
+  rerun: number;
+  /** Events per batch: the batch size, less while concurrent transactions roll batches back. */
+  limit: number;
 }
 
 class HandlerFailure extends Error {
@@ -85,6 +106,23 @@ class HandlerFailure extends Error {
 }
 
 /**
+ * The batch's transaction was aborted by a database error that a handler caught and went on from:
+ * some event up to `through` caused it, which one is not known.
+ */
+class SwallowedError extends Error {
+  constructor(
+    readonly through: string,
+    override readonly cause: unknown,
+  ) {
+    super("a handler caught a database error and went on; the transaction was aborted");
+  }
+}
+
+/** What a transaction-aborting error caught by the handler reads as when the event that caused it is known. */
+const swallowed = (cause: unknown) =>
+  new Error("the handler caught a database error and went on, but the transaction was aborted; let database errors through", { cause });
+
+/**
  * A named, durable worker over the log. Many processes may run the same name: one handles each
  * partition at a time, the others stand by and take over when its lease runs out.
  */
@@ -94,10 +132,9 @@ export class Subscription<Tx> {
   private readonly config: Required<Omit<SubscriptionConfig<Tx>, "aggregateTypes">> & { aggregateTypes?: ReadonlyArray<string> };
   private readonly signals: WakeSignal[];
   private readonly progress = new WakeSignal();
-  private readonly failures = new Map<number, Failure>();
+  private readonly partitionStates: PartitionState[];
   private running = true;
-  private readonly stopping: Promise<void>;
-  private markStopping!: () => void;
+  private readonly stopping = new AbortController();
   private fatal: SubscriptionError | undefined;
   private readonly started: Promise<void>;
   private readonly loops: Promise<void>;
@@ -108,8 +145,10 @@ export class Subscription<Tx> {
     private readonly onStopped: () => void,
   ) {
     this.config = withDefaults(config);
-    this.stopping = new Promise((resolve) => (this.markStopping = resolve));
     this.signals = Array.from({ length: this.config.partitions }, () => new WakeSignal());
+    // Each partition's worker waits on it at most once at a time.
+    setMaxListeners(this.config.partitions + 1, this.stopping.signal);
+    this.partitionStates = this.signals.map(() => ({ failure: undefined, isolateUntil: undefined, rerun: 0, limit: this.config.batchSize }));
     this.started = context.checkpoints.ensure(context.db, this.config.name, this.config.partitions, this.config.aggregateTypes);
     this.loops = this.started.then(
       () => Promise.all(this.signals.map((_, partition) => this.run(partition))).then(() => undefined),
@@ -129,24 +168,35 @@ export class Subscription<Tx> {
 
   /**
    * Resolves once every event that had committed when it was called has been handled (by this
-   * process or another running the same name); rejects if the subscription stops on an error.
+   * process or another running the same name); rejects if the subscription stops on an error, or,
+   * with `timeoutMs`, with a {@link SubscriptionError} once that time has passed.
    */
-  async caughtUp(): Promise<void> {
+  async caughtUp(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 0)) {
+      throw new InvalidArgumentError(`timeoutMs must be a whole number >= 0, got ${String(timeoutMs)}`);
+    }
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
     await this.started;
     const { checkpoints, db } = this.context;
     const upTo = await checkpoints.newestTransaction(db);
     for (;;) {
       if (this.fatal !== undefined) throw this.fatal;
       if (upTo === undefined || (await checkpoints.reached(db, this.config.name, upTo))) return;
-      if (!this.running) throw new SubscriptionError(this.config.name, "stopped before it caught up");
-      await this.progress.sleep(50);
+      if (!this.running) throw this.fatal ?? new SubscriptionError(this.config.name, "stopped before it caught up");
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        const lag = (await this.status()).reduce((sum, partition) => sum + partition.lag, 0);
+        throw new SubscriptionError(this.config.name, `not caught up after ${timeoutMs} ms (${lag} events still to handle)`);
+      }
+      await this.progress.sleep(Math.min(50, left));
     }
   }
 
   /** Finishes the batch in hand, hands the lease back, and stops. */
   async stop(): Promise<void> {
     this.running = false;
-    this.markStopping();
+    this.stopping.abort();
     this.wake();
     this.progress.wake();
     await this.loops;
@@ -175,6 +225,7 @@ export class Subscription<Tx> {
     const signal = this.signals[partition]!;
     let idleSleep = FIRST_IDLE_SLEEP_MS;
     let errorSleep = FIRST_IDLE_SLEEP_MS;
+    let heldBackSleep = HELD_BACK_FIRST_POLL_MS;
     // The owner renews its lease on every poll, so it must poll well within the lease.
     const longestSleep = Math.min(this.config.maxSleepMs, this.config.leaseMs / 3);
     const watch = this.heldBackWatch(partition);
@@ -190,16 +241,23 @@ export class Subscription<Tx> {
         continue;
       }
       this.progress.wake();
+      if (outcome.kind !== "again") this.partitionStates[partition]!.rerun = 0;
       if (outcome.kind === "handled" && outcome.full) continue;
       if (outcome.kind === "handled" && outcome.count > 0) idleSleep = FIRST_IDLE_SLEEP_MS;
       if (outcome.kind === "standby") {
         // Commits do not wake a standby: only the lease running out lets it take over.
         await this.pause(this.config.leaseMs / 3);
+      } else if (outcome.kind === "again") {
+        await this.pause(outcome.delayMs);
       } else if (outcome.kind === "failed") {
-        const failure = this.failures.get(partition);
+        const failure = this.partitionStates[partition]!.failure;
         if (failure !== undefined) await this.pause(Math.min(this.config.retryDelayMs * 2 ** (failure.attempts - 1), this.config.maxSleepMs));
+      } else if (outcome.count === 0 && (await this.heldBack(partition))) {
+        await watch().catch(() => undefined);
+        await signal.sleep(heldBackSleep);
+        heldBackSleep = Math.min(heldBackSleep * 2, HELD_BACK_MAX_POLL_MS);
       } else {
-        if (!outcome.full) await watch().catch(() => undefined);
+        heldBackSleep = HELD_BACK_FIRST_POLL_MS;
         await signal.sleep(idleSleep);
         idleSleep = Math.min(idleSleep * 2, longestSleep);
       }
@@ -207,24 +265,25 @@ export class Subscription<Tx> {
     await this.context.checkpoints.release(this.context.db, this.config.name, partition, this.owner).catch(() => undefined);
   }
 
+  /** Whether committed events of the partition wait behind an open transaction (false when that cannot be told). */
+  private heldBack(partition: number): Promise<boolean> {
+    return this.context.checkpoints.isHeldBack(this.context.db, this.config.name, partition).catch(() => false);
+  }
+
   /**
-   * A check, run when the worker has caught up as far as it may, that warns once per episode when an
-   * open transaction has held committed events back longer than `heldBackWarningMs`.
+   * A check, run while committed events are held back, that warns once per episode when an open
+   * transaction has held them back longer than `heldBackWarningMs`.
    */
   private heldBackWatch(partition: number): () => Promise<void> {
     let lastCheck = 0;
-    let warned = false;
+    let warnedAbout: number | null | undefined;
     return async () => {
       if (performance.now() - lastCheck < Math.min(HELD_BACK_CHECK_MS, this.config.heldBackWarningMs)) return;
       lastCheck = performance.now();
-      const blocker = await this.context.checkpoints.heldBack(this.context.db, this.config.name, partition);
-      const heldFor = blocker?.since === undefined || blocker.since === null ? 0 : Date.now() - blocker.since.getTime();
-      if (blocker === undefined || heldFor < this.config.heldBackWarningMs) {
-        warned &&= blocker !== undefined;
-        return;
-      }
-      if (warned) return;
-      warned = true;
+      const blocker = await this.context.checkpoints.oldestOpenTransaction(this.context.db);
+      const heldFor = blocker.since === null ? 0 : Date.now() - blocker.since.getTime();
+      if (heldFor < this.config.heldBackWarningMs || warnedAbout === blocker.pid) return;
+      warnedAbout = blocker.pid;
       this.context.logger.warn(
         `subscription ${this.config.name}: committed events have waited ${Math.round(heldFor / 1000)} s for an open transaction (backend pid ${blocker.pid}); readers take events in commit order`,
         { partition, pid: blocker.pid, since: blocker.since },
@@ -234,13 +293,7 @@ export class Subscription<Tx> {
 
   /** Waits `ms`, or less when the subscription stops. */
   private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      void this.stopping.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return sleep(ms, this.stopping.signal);
   }
 
   private async batch(partition: number): Promise<BatchOutcome> {
@@ -250,46 +303,88 @@ export class Subscription<Tx> {
       return await this.context.transaction(async ({ tx, db, log }): Promise<BatchOutcome> => {
         const claim = await checkpoints.claim(db, name, partition, this.owner);
         if (claim === undefined || claim.heldByOther) return { kind: "standby" };
-        let events = await log.read({ aggregateTypes, after: claim.position, limit: batchSize, partition: { index: partition, count: partitions } });
-        const failure = this.failures.get(partition);
+        const state = this.partitionStates[partition]!;
+        if (state.isolateUntil !== undefined && claim.position >= state.isolateUntil) state.isolateUntil = undefined;
+        const limit = state.isolateUntil !== undefined ? 1 : state.limit;
+        let events = await log.read({ aggregateTypes, after: claim.position, limit, partition: { index: partition, count: partitions } });
+        const failure = state.failure;
         const failing = failure === undefined ? -1 : events.findIndex((event) => event.position === failure.position);
         if (failing === 0 && failure!.attempts >= this.config.maxAttempts) {
           // Only reached with onError "park": "stop" ends the subscription when the attempts run out.
           await checkpoints.park(db, name, failure!.position, errorText(failure!.error), failure!.attempts);
-          await checkpoints.advance(db, name, partition, failure!.position, this.owner, leaseMs);
-          this.failures.delete(partition);
+          await checkpoints.advance(db, name, partition, claim.position, failure!.position, this.owner, leaseMs);
+          state.failure = undefined;
           this.context.logger.warn(`subscription ${name}: parked event ${failure!.position}`, { error: errorText(failure!.error) });
           return { kind: "handled", count: 1, full: false };
         }
         // Handle what comes before a failing event on its own, then the failing event alone.
         if (failing >= 0) events = events.slice(0, Math.max(failing, 1));
-        for (const event of events) {
-          try {
-            await this.config.handler(event, tx);
-          } catch (error) {
-            throw new HandlerFailure(event, error);
-          }
+        await this.handleAll(events, tx);
+        try {
+          await checkpoints.advance(db, name, partition, claim.position, events.at(-1)?.position ?? claim.position, this.owner, leaseMs);
+        } catch (error) {
+          throw aborted(error) ? this.unattributed(events, events.length, error) : error;
         }
-        await checkpoints.advance(db, name, partition, events.at(-1)?.position ?? claim.position, this.owner, leaseMs);
-        if (failing === 0) this.failures.delete(partition);
-        return { kind: "handled", count: events.length, full: events.length === batchSize && failing < 0 };
+        if (failing === 0) state.failure = undefined;
+        // Batches that concurrent transactions kept rolling back grow back once one gets through.
+        state.limit = Math.min(state.limit * 2, batchSize);
+        return { kind: "handled", count: events.length, full: events.length === limit && failing < 0 };
       });
     } catch (error) {
+      if (error instanceof SwallowedError) {
+        this.partitionStates[partition]!.isolateUntil = error.through;
+        this.context.logger.warn(`subscription ${name}: ${error.message}; handling one event at a time to find it`, { partition });
+        return { kind: "again", delayMs: 0 };
+      }
+      if (error instanceof CheckpointMovedError) return { kind: "again", delayMs: 0 };
+      const cause = error instanceof HandlerFailure ? error.cause : error;
+      if (needsNewTransaction(cause)) return this.runAgain(partition, cause);
       if (!(error instanceof HandlerFailure)) throw error;
       return this.handlerFailed(partition, error);
     }
   }
 
+  /** Runs the handler on each event in order; a failure names the event that caused it, when that is known. */
+  private async handleAll(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
+    for (const [index, event] of events.entries()) {
+      try {
+        await this.config.handler(event, tx);
+      } catch (error) {
+        // An aborted transaction before this event's handler ran is an earlier handler's doing.
+        if (index > 0 && aborted(error)) throw this.unattributed(events, index, error);
+        throw new HandlerFailure(event, error);
+      }
+    }
+  }
+
+  /** The failure of a transaction that one of the first `count` events aborted. */
+  private unattributed(events: ReadonlyArray<RecordedEvent>, count: number, error: unknown): Error {
+    return count === 1 ? new HandlerFailure(events[0]!, swallowed(error)) : new SwallowedError(events[count - 1]!.position, error);
+  }
+
+  /**
+   * A batch that a concurrent transaction made fail: run it again soon, without counting an attempt,
+   * and smaller: a shorter transaction is less likely to meet a newer writer of the same streams.
+   */
+  private runAgain(partition: number, cause: unknown): BatchOutcome {
+    const state = this.partitionStates[partition]!;
+    const count = ++state.rerun;
+    state.limit = Math.max(1, Math.floor(state.limit / 2));
+    if (count % 10 === 0) this.context.logger.warn(`subscription ${this.config.name}: batch rolled back ${count} times in a row by concurrent transactions`, { partition, error: errorText(cause) });
+    return { kind: "again", delayMs: backoffDelay(count) };
+  }
+
   private async handlerFailed(partition: number, failure: HandlerFailure): Promise<BatchOutcome> {
     const { name, maxAttempts, onError } = this.config;
-    const known = this.failures.get(partition);
+    const state = this.partitionStates[partition]!;
+    const known = state.failure;
     const current: Failure =
       known !== undefined && known.position === failure.event.position
         ? known
         : { position: failure.event.position, attempts: 0, error: undefined };
     current.attempts += 1;
     current.error = failure.cause;
-    this.failures.set(partition, current);
+    state.failure = current;
     const message = `${failure.message} (attempt ${current.attempts} of ${maxAttempts}): ${errorText(failure.cause)}`;
     await this.context.checkpoints.recordError(this.context.db, name, partition, message).catch(() => undefined);
     this.context.logger.warn(`subscription ${name}: ${message}`);
@@ -302,7 +397,7 @@ export class Subscription<Tx> {
   private die(error: SubscriptionError): void {
     this.fatal ??= error;
     this.running = false;
-    this.markStopping();
+    this.stopping.abort();
     this.context.logger.error(error.message);
     this.wake();
     this.progress.wake();
@@ -321,15 +416,17 @@ export async function replayParked<Tx>(
 ): Promise<number> {
   let replayed = 0;
   for (const parked of await context.checkpoints.parked(context.db, name)) {
-    await context.transaction(async ({ tx, db, log }) => {
+    const handled = await context.transaction(async ({ tx, db, log }) => {
+      // Taken first: a replay running at the same time waits here, then finds the event gone.
+      if (!(await context.checkpoints.unpark(db, name, parked.position))) return false;
       const [event] = await log.read({ after: positionBefore(parked.position), limit: 1 });
       if (event === undefined || event.position !== parked.position) {
         throw new SubscriptionError(name, `parked event ${parked.position} is no longer in the log`, parked.position);
       }
       await handler(event, tx);
-      await context.checkpoints.unpark(db, name, parked.position);
+      return true;
     });
-    replayed++;
+    if (handled) replayed++;
   }
   return replayed;
 }
@@ -347,6 +444,11 @@ function withDefaults<Tx>(config: SubscriptionConfig<Tx>): Subscription<Tx>["con
   assertMaxAttempts(merged.maxAttempts);
   if (merged.onError !== "stop" && merged.onError !== "park") throw new InvalidArgumentError(`onError must be "stop" or "park"`);
   return merged;
+}
+
+/** Whether `error` says that the transaction was already aborted by an earlier statement. */
+function aborted(error: unknown): boolean {
+  return sqlStateOf(error) === SQLSTATE.inFailedSqlTransaction;
 }
 
 function errorText(error: unknown): string {

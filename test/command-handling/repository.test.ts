@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { expect, it } from "vitest";
 import { ConcurrencyError, defineAggregate, EventValidationError, InvalidArgumentError, InvalidEventError, StreamNotFoundError } from "../../src/index.js";
@@ -283,5 +284,23 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
       }),
     ).rejects.toThrow("undo");
     expect(await store.repository(Order).load("o-1")).toMatchObject({ version: 1, state: { status: "created" } });
+  });
+
+  it("does not fold a retried command's events twice when they are stored already", async () => {
+    const store = await newStore();
+    const counters = store.repository(snapshottingCounter(1));
+    const deposit = { ...add(10), id: randomUUID() };
+    await counters.update("c-1", () => deposit);
+    await store.append("counter", "c-1", [add(5)]);
+    // The client retries its command: the event with that id is stored at version 1, not again.
+    const retry = await counters.update("c-1", () => deposit);
+    expect(retry).toMatchObject({ state: { total: 15 }, version: 2 });
+    expect(retry.events.map((event) => event.version)).toEqual([1]);
+    const [snapshot] = await query<{ version: number; total: number }>(
+      `select version, (state->>'total')::int as total from "${store.schema}".snapshots`,
+    );
+    expect(snapshot).toEqual({ version: 2, total: 15 });
+    expect(await counters.load("c-1")).toMatchObject({ state: { total: 15 }, version: 2 });
+    expect(await store.repository(Counter).load("c-1")).toMatchObject({ state: { total: 15 }, version: 2 });
   });
 });

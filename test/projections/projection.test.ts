@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { expect, it } from "vitest";
 import { sql } from "kysely";
-import { connect, defineProjection, type NewEvent, type RecordedEvent, type Store } from "../../src/index.js";
+import { z } from "zod";
+import { connect, defineAggregate, defineProjection, type NewEvent, type RecordedEvent, type Store } from "../../src/index.js";
 import { CustomerTotals, Order, Refund } from "../support/aggregates.js";
 import { describeEachBackend, describePostgres, postgresUrl } from "../support/backends.js";
 import { QUIET } from "../support/quiet-logger.js";
@@ -43,6 +44,22 @@ async function statesOf(store: Store): Promise<Record<string, unknown>> {
   return states;
 }
 
+/** A projection of orders whose reducer always throws "reducer broke". */
+const breaking = (name: string, version: number) =>
+  defineProjection({
+    name,
+    from: [Order],
+    initialState: {},
+    evolve: {
+      order: {
+        OrderCreated: () => {
+          throw new Error("reducer broke");
+        },
+      },
+    },
+    version,
+  });
+
 const pureFold = (events: RecordedEvent[]) => Object.fromEntries(CustomerTotals.fold(events));
 
 describeEachBackend("projections", ({ newStore, newSchema, kind }) => {
@@ -82,18 +99,7 @@ describeEachBackend("projections", ({ newStore, newSchema, kind }) => {
 
     const failing = await newStore({
       inlineProjections: [
-        defineProjection({
-          name: "failing",
-          from: [Order],
-          initialState: {},
-          evolve: {
-            order: {
-              OrderCreated: () => {
-                throw new Error("reducer broke");
-              },
-            },
-          },
-        }),
+        breaking("failing", 0),
       ],
     });
     await expect(failing.append("order", "o-1", [Order.events.OrderCreated({ customerId: "c-1", total: 1 })])).rejects.toThrow("reducer broke");
@@ -121,6 +127,67 @@ describeEachBackend("projections", ({ newStore, newSchema, kind }) => {
       }),
       { numRuns: kind === "pglite" ? 8 : 15 },
     );
+  });
+
+  it("inline: a failing reducer undoes its append inside a transaction that catches the error and commits", async () => {
+    const Account = defineAggregate({
+      type: "account",
+      events: { Moved: z.object({ amount: z.number() }) },
+      initialState: { balance: 0 },
+      evolve: { Moved: (draft, data) => void (draft.balance += data.amount) },
+    });
+    const Balances = defineProjection({
+      name: "balances",
+      from: [Account],
+      key: (e) => e.aggregateId,
+      initialState: { balance: 0 },
+      evolve: {
+        account: {
+          Moved: (draft, data) => {
+            if (draft.balance + data.amount < 0) throw new Error("overdrawn");
+            draft.balance += data.amount;
+          },
+        },
+      },
+    });
+    const store = await newStore({ inlineProjections: [Balances] });
+    await store.transaction(async (tx) => {
+      await tx.append("account", "a-1", [Account.events.Moved({ amount: 10 })]);
+      await expect(tx.append("account", "a-1", [Account.events.Moved({ amount: -50 })])).rejects.toThrow("overdrawn");
+    });
+    expect((await store.load("account", "a-1")).map((e) => (e.data as { amount: number }).amount)).toEqual([10]);
+    expect(await store.projection(Balances).get("a-1")).toEqual({ balance: 10 });
+    expect((await store.repository(Account).load("a-1")).state).toEqual({ balance: 10 });
+  });
+
+  it("starts again after stop, and reports a failed start through caughtUp and the logger, never as an unhandled rejection", async () => {
+    const schema = newSchema();
+    const errors: string[] = [];
+    const store = await newStore({ schema, logger: { ...QUIET, error: (message) => void errors.push(message) } });
+    const totals = store.projection(CustomerTotals).start();
+    await store.append("order", "o-1", [Order.events.OrderCreated({ customerId: "c-1", total: 10 })]);
+    await totals.caughtUp();
+    await totals.stop();
+    await store.append("order", "o-2", [Order.events.OrderCreated({ customerId: "c-1", total: 5 })]);
+    totals.start();
+    await totals.caughtUp();
+    expect(await totals.get("c-1")).toMatchObject({ orders: 2, total: 15 });
+    await totals.stop();
+
+    const broken = breaking("customer-totals", 1);
+    const other = await newStore({ schema, logger: { ...QUIET, error: (message) => void errors.push(message) } });
+    const failing = other.projection(broken).start();
+    await expect(failing.caughtUp()).rejects.toThrow("reducer broke");
+    expect(errors.some((message) => message.includes("could not start") && message.includes("reducer broke"))).toBe(true);
+  });
+
+  it("refuses to run an older definition over states a newer one built", async () => {
+    const schema = newSchema();
+    const store = await newStore({ schema });
+    const newer = defineProjection({ name: "customer-totals", from: [Order], initialState: {}, evolve: { order: { OrderCreated: () => undefined } }, version: 2 });
+    await store.projection(newer).rebuild();
+    const older = (await newStore({ schema })).projection(CustomerTotals).start();
+    await expect(older.caughtUp()).rejects.toThrow(/built by version 2 .* this is version 0/);
   });
 
   it("rebuild on start when the definition's version changes", async () => {

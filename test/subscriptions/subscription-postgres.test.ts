@@ -4,7 +4,7 @@ import { sql } from "kysely";
 import { afterEach, expect, it } from "vitest";
 import { connect, type NewEvent, type Store } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
-import { eventually, sleep } from "../support/eventually.js";
+import { eventually, holdOpen, sleep } from "../support/eventually.js";
 import { QUIET } from "../support/quiet-logger.js";
 
 const event = (type: string): NewEvent => ({ type, data: { type } });
@@ -18,21 +18,11 @@ describePostgres("subscriptions across connections and processes", ({ newStore, 
     const store = await newStore();
     const seen: string[] = [];
     const sub = store.subscribe({ name: "waiting", handler: (e) => void seen.push(e.type) });
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let appended!: () => void;
-    const didAppend = new Promise<void>((resolve) => (appended = resolve));
-    const a = store.transaction(async (tx) => {
-      await tx.append("order", "a", [event("A")]);
-      appended();
-      await held;
-    });
-    await didAppend;
+    const a = await holdOpen(store, (tx) => tx.append("order", "a", [event("A")]));
     await store.append("order", "b", [event("B")]);
     await sleep(300);
     expect(seen).toEqual([]);
-    release();
-    await a;
+    await a.release();
     await sub.caughtUp();
     expect(seen).toEqual(["A", "B"]);
   });
@@ -43,25 +33,19 @@ describePostgres("subscriptions across connections and processes", ({ newStore, 
     const seen: string[] = [];
     const sub = store.subscribe({ name: "held", heldBackWarningMs: 300, maxSleepMs: 100, handler: (e) => void seen.push(e.type) });
     await sub.caughtUp();
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let began!: (pid: number) => void;
-    const holder = new Promise<number>((resolve) => (began = resolve));
-    const open = store.transaction(async (tx) => {
+    const open = await holdOpen(store, async (tx) => {
       await tx.append("other", "x", [event("Open")]);
       const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx.db);
-      began(rows[0]!.pid);
-      await held;
+      return rows[0]!.pid;
     });
-    const pid = await holder;
+    const pid = open.value;
     await store.append("order", "o-1", [event("Waiting")]);
     const [status] = await eventually(async () => (await sub.status())[0]!.heldBackBy !== null, 5000, "the status to show the blocker").then(() => sub.status());
     expect(status!.heldBackBy!.pid).toBe(pid);
     expect(status!.heldBackBy!.since).toBeInstanceOf(Date);
     await eventually(async () => warnings.some((w) => w.includes(`backend pid ${pid}`)), 10_000, "the warning");
     expect(seen).toEqual([]);
-    release();
-    await open;
+    await open.release();
     await sub.caughtUp();
     expect(seen).toEqual(["Open", "Waiting"]);
     expect((await sub.status())[0]!.heldBackBy).toBeNull();

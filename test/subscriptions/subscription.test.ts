@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { expect, it } from "vitest";
 import { type NewEvent, type RecordedEvent, type Store, SubscriptionError } from "../../src/index.js";
 import { describeEachBackend } from "../support/backends.js";
@@ -124,6 +125,60 @@ describeEachBackend("subscriptions", ({ newStore }) => {
     expect(status!.lastError).toMatch(/cannot digest/);
     expect(status!.lag).toBe(1);
     await sub.stop();
+  });
+
+  it("finds the event whose handler swallowed a database error, parks it, and handles every other event once", async () => {
+    const store = await newStore();
+    const model = await readModel(store);
+    await store.append("order", "o-1", ["A", "B", "Swallower", "D", "E"].map((type) => event(type)));
+    const sub = store.subscribe({
+      name: "swallowing",
+      onError: "park",
+      maxAttempts: 2,
+      retryDelayMs: 1,
+      handler: async (e, tx) => {
+        if (e.type === "Swallower") await sql`select 1 / 0`.execute(tx.db).catch(() => undefined);
+        else await model.insert(tx.db, e);
+      },
+    });
+    await sub.caughtUp();
+    expect((await model.rows()).map((r) => r.type)).toEqual(["A", "B", "D", "E"]);
+    const swallower = (await store.load("order", "o-1"))[2]!;
+    const parked = await sub.parked();
+    expect(parked).toMatchObject([{ position: swallower.position, attempts: 2 }]);
+    expect(parked[0]!.error).toMatch(/caught a database error/);
+    expect((await sub.status())[0]).toMatchObject({ lag: 0, parked: 1 });
+    await sub.stop();
+  });
+
+  it("refuses another partition count without leaving anything behind, so the right one still starts", async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [event("A")]);
+    const right = store.subscribe({ name: "split", partitions: 2, handler: () => undefined });
+    await right.caughtUp();
+    await right.stop();
+    const wrong = store.subscribe({ name: "split", partitions: 4, handler: () => undefined });
+    await expect(wrong.caughtUp()).rejects.toThrow(/runs with 2 partitions; it cannot also run with 4/);
+    expect(await store.subscriptionStatus("split")).toHaveLength(2);
+    const again = store.subscribe({ name: "split", partitions: 2, handler: () => undefined });
+    await again.caughtUp();
+    await again.stop();
+  });
+
+  it("refuses to read new categories from a position that has passed their history", async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [event("A")]);
+    await store.append("invoice", "i-1", [event("I")]);
+    const orders = store.subscribe({ name: "narrow", aggregateTypes: ["order"], handler: () => undefined });
+    await orders.caughtUp();
+    await orders.stop();
+    for (const aggregateTypes of [["order", "invoice"], undefined]) {
+      const wider = store.subscribe({ name: "narrow", aggregateTypes, handler: () => undefined });
+      await expect(wider.caughtUp()).rejects.toThrow(/cannot also read .*pass over the history/);
+    }
+    const narrower = store.subscribe({ name: "narrow", aggregateTypes: [], handler: () => undefined });
+    await narrower.caughtUp();
+    await narrower.stop();
   });
 
   it("splits streams over partitions, each stream in order", async () => {

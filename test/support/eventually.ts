@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { ReadOptions, RecordedEvent, Store } from "../../src/index.js";
+import type { ReadOptions, RecordedEvent, Store, TransactionSession } from "../../src/index.js";
 
 /** Waits `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,4 +35,32 @@ export async function settled(store: Store): Promise<void> {
 export async function readSettled(store: Store, options?: ReadOptions): Promise<RecordedEvent[]> {
   await settled(store);
   return store.read(options);
+}
+
+/** A transaction kept open on purpose: what its first step returned, and how to end it. */
+export interface HeldTransaction<T> {
+  readonly value: T;
+  /** Lets the transaction commit, and resolves once it has. */
+  release(): Promise<void>;
+}
+
+/** Runs `begin` in a transaction of `store`, then keeps the transaction open until `release()`. */
+export async function holdOpen<T>(store: Store, begin: (tx: TransactionSession) => Promise<T>): Promise<HeldTransaction<T>> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let began!: (value: T) => void;
+  const value = new Promise<T>((resolve) => (began = resolve));
+  const done = store.transaction(async (tx) => {
+    began(await begin(tx));
+    await held;
+  });
+  // A transaction that fails before it is held must fail the test, not leave it waiting.
+  const first = await Promise.race([value, done.then(() => undefined as never)]);
+  return {
+    value: first,
+    release: async () => {
+      release();
+      await done;
+    },
+  };
 }
