@@ -35,11 +35,11 @@ export class ConcurrencyError extends MeowmxError {
   constructor(
     readonly aggregateType: string,
     readonly aggregateId: string,
-    readonly expectedVersion: number | "any",
+    readonly expectedVersion: number | "any" | "exists",
     readonly actualVersion: number,
     options: { needsNewTransaction?: boolean; reason?: string; cause?: unknown } = {},
   ) {
-    super("CONCURRENCY", `stream ${aggregateType}/${aggregateId}: ${options.reason ?? `it is at version ${actualVersion}, expected ${expectedVersion}`}`, {
+    super("CONCURRENCY", `stream ${aggregateType}/${aggregateId}: ${options.reason ?? (expectedVersion === "exists" ? "it does not exist, and it was expected to" : `it is at version ${actualVersion}, expected ${expectedVersion}`)}`, {
       cause: options.cause,
     });
     this.needsNewTransaction = options.needsNewTransaction ?? false;

@@ -23,6 +23,7 @@ import {
   assertTypeString,
   type PreparedEvents,
   prepareEvents,
+  versionMatches,
 } from "./validate-input.js";
 
 /** Where the log's tables are and how aggregate ids are typed. */
@@ -100,7 +101,7 @@ const SUMMARY = `select min(aggregate_id::text) as aggregate_id, min(transaction
  * The texts of the two append statements, built once per log configuration: they run on every
  * append, so they skip Kysely's query building and are prepared once per connection. Parameters: $1 aggregate type,
  * $2 aggregate id, $3 the events as a JSON array; for `append`, $4 the expected version (null for
- * "any") and $5 whether the events carry ids of their own to look for.
+ * "any", -1 for "exists") and $5 whether the events carry ids of their own to look for.
  */
 function appendStatements({ schema, aggregateIdType }: EventLogConfig) {
   const idType = aggregateIdType.cast;
@@ -135,7 +136,7 @@ function appendStatements({ schema, aggregateIdType }: EventLogConfig) {
         insert into ${events} ${columns}
         select $1, $2::${idType}, head.version + input.n, input.type, input.data, input.metadata, input.event_id
         from head, input
-        where ($4::int is null or head.version = $4::int) and head.duplicates = 0 and head.in_order
+        where ($4::int is null or head.version = $4::int or ($4::int = -1 and head.version > 0)) and head.duplicates = 0 and head.in_order
         order by input.n
         ${RETURNING}
       )
@@ -240,10 +241,7 @@ export class EventLog {
     const from = optionalWholeNumber(options.fromVersion, "fromVersion");
     const to = optionalWholeNumber(options.toVersion, "toVersion");
     const limit = optionalWholeNumber(options.limit, "limit");
-    const backward = options.direction === "backward";
-    if (options.direction !== undefined && !backward && options.direction !== "forward") {
-      throw new InvalidArgumentError(`direction must be "forward" or "backward", got ${JSON.stringify(options.direction)}`);
-    }
+    const backward = assertDirection(options.direction);
     const { rows } = await this.withTypedIds(() =>
       sql<EventRow>`${PREPARED}
         select ${EVENT_COLUMNS} from ${this.events}
@@ -280,6 +278,8 @@ export class EventLog {
    */
   async read(options: ReadOptions = {}, { settledOnly = true } = {}): Promise<RecordedEvent[]> {
     const after = decodePosition(options.after);
+    const before = options.before === undefined ? undefined : decodePosition(options.before);
+    const backward = assertDirection(options.direction);
     const limit = optionalWholeNumber(options.limit, "limit") ?? DEFAULT_READ_LIMIT;
     const types = options.aggregateTypes;
     types?.forEach((type) => assertTypeString(type, "aggregate type"));
@@ -299,9 +299,10 @@ export class EventLog {
     const { rows } = await sql<EventRow>`
       select ${EVENT_COLUMNS} from ${this.events}
       where (transaction_id, sequence) > (${after.transactionId.toString()}::xid8, ${after.sequence.toString()}::bigint)
+        ${before === undefined ? sql`` : sql`and (transaction_id, sequence) < (${before.transactionId.toString()}::xid8, ${before.sequence.toString()}::bigint)`}
         ${settledOnly ? sql`and transaction_id < pg_snapshot_xmin(pg_current_snapshot())` : sql``}
         ${category} ${inPartition}
-      order by transaction_id, sequence
+      order by ${backward ? sql`transaction_id desc, sequence desc` : sql`transaction_id, sequence`}
       limit ${limit}`.execute(this.db);
     return rows.map(toRecordedEvent);
   }
@@ -321,7 +322,7 @@ export class EventLog {
 
   private async appendNothing(aggregateType: string, aggregateId: string, expected: ExpectedVersion): Promise<AppendResult> {
     const version = await this.withTypedIds(() => this.headOf(aggregateType, aggregateId));
-    if (expected !== "any" && version !== expected) {
+    if (!versionMatches(expected, version)) {
       throw new ConcurrencyError(aggregateType, aggregateId, expected, version);
     }
     return { version, events: [] };
@@ -419,13 +420,13 @@ export class EventLog {
     expected: ExpectedVersion,
   ): Promise<Appended> {
     const { rows } = await this.db.executeQuery<AppendRow>(
-      CompiledQuery.raw(this.statements.append, [aggregateType, aggregateId, prepared.json, expected === "any" ? null : expected, prepared.idsGiven]),
+      CompiledQuery.raw(this.statements.append, [aggregateType, aggregateId, prepared.json, expectedParameter(expected), prepared.idsGiven]),
     );
     const first = rows[0];
     if (first === undefined) throw new Error("append statement returned no row");
     if (first.sequences === null) {
       if (first.duplicates > 0) return this.alreadyStored(aggregateType, aggregateId, prepared, first.head);
-      if (!first.in_order && (expected === "any" || expected === first.head)) {
+      if (!first.in_order && versionMatches(expected, first.head)) {
         throw new ConcurrencyError(aggregateType, aggregateId, expected, first.head, {
           needsNewTransaction: true,
           reason: "a transaction that began after this one appended to it first; run this transaction again",
@@ -501,6 +502,19 @@ export class EventLog {
  */
 export function streamPartition(aggregateId: RawBuilder<unknown> | ReturnType<typeof sql.ref>, count: number | RawBuilder<number>): RawBuilder<number> {
   return sql`(((('x' || substr(md5(${aggregateId}::text), 1, 8))::bit(32)::int) & 2147483647) % ${count})`;
+}
+
+/** Checks a `direction` option; true for "backward". */
+function assertDirection(direction: unknown): boolean {
+  if (direction !== undefined && direction !== "forward" && direction !== "backward") {
+    throw new InvalidArgumentError(`direction must be "forward" or "backward", got ${JSON.stringify(direction)}`);
+  }
+  return direction === "backward";
+}
+
+/** The append statement's $4: null for "any", -1 for "exists", else the version. */
+function expectedParameter(expected: ExpectedVersion): number | null {
+  return expected === "any" ? null : expected === "exists" ? -1 : expected;
 }
 
 function optionalWholeNumber(value: unknown, name: string): number | undefined {

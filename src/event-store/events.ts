@@ -35,8 +35,8 @@ export interface AppendResult {
   readonly events: RecordedEvent[];
 }
 
-/** `number`: the stream must hold exactly that many events (0: it must not exist); `"any"`: no check. */
-export type ExpectedVersion = number | "any";
+/** `number`: the stream must hold exactly that many events (0: it must not exist); `"exists"`: at least one; `"any"`: no check. */
+export type ExpectedVersion = number | "any" | "exists";
 
 /** Options of `append`. */
 export interface AppendOptions {
@@ -62,6 +62,10 @@ export interface ReadOptions {
   readonly aggregateTypes?: ReadonlyArray<string>;
   /** Return events after this cursor (a `RecordedEvent.position`); default the start. */
   readonly after?: string;
+  /** Return events before this cursor; default the end. */
+  readonly before?: string;
+  /** "forward" (default): oldest first; "backward": newest first. */
+  readonly direction?: "forward" | "backward";
   /** At most this many events; default {@link DEFAULT_READ_LIMIT}. */
   readonly limit?: number;
   /** Only streams whose id hashes into this partition, as `subscribe({ partitions })` splits them. */

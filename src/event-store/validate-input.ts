@@ -49,12 +49,17 @@ export function assertAggregateId(value: unknown, idType: string): asserts value
   }
 }
 
-/** Checks `expectedVersion`: "any" or a whole number of events, at least 0. */
+/** Checks `expectedVersion`: "any", "exists" or a whole number of events, at least 0. */
 export function assertExpectedVersion(value: unknown): asserts value is ExpectedVersion {
-  if (value === "any") return;
+  if (value === "any" || value === "exists") return;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`expectedVersion must be "any" or a whole number >= 0, got ${describe(value)}`);
+    throw new InvalidArgumentError(`expectedVersion must be "any", "exists" or a whole number >= 0, got ${describe(value)}`);
   }
+}
+
+/** Whether a stream at version `head` is as `expected` says. */
+export function versionMatches(expected: ExpectedVersion, head: number): boolean {
+  return expected === "any" || (expected === "exists" ? head > 0 : head === expected);
 }
 
 /** Checks every event and serialises the batch; throws before anything is written. */

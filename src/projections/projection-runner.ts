@@ -28,7 +28,7 @@ export interface RebuildResult {
 export const PROGRESS_EVERY = 1000;
 
 /** Options of a projection's worker (what `subscribe` takes, less the name and handler). */
-export type ProjectionWorkerOptions = Omit<SubscriptionConfig<unknown>, "name" | "handler" | "aggregateTypes" | "partitions">;
+export type ProjectionWorkerOptions = Omit<SubscriptionConfig<unknown>, "name" | "handler" | "aggregateTypes" | "partitions" | "startFrom" | "eventTypes">;
 
 /** What a projection runner needs from its store. */
 export interface ProjectionContext<Tx extends { db: Kysely<any> }> {
@@ -87,11 +87,11 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
     return this;
   }
 
-  /** Resolves once everything committed before the call is in the states. */
-  async caughtUp(): Promise<void> {
+  /** Resolves once everything committed before the call is in the states; `timeoutMs` as for subscriptions. */
+  async caughtUp(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.starting === undefined) throw new InvalidArgumentError(`projection ${this.projection.name} was not started`);
     await this.starting;
-    await this.subscription!.caughtUp();
+    await this.subscription!.caughtUp(options);
   }
 
   /** Stops the worker (the states stay); `start()` runs it again. */

@@ -90,6 +90,23 @@ export class Session {
   }
 
   /**
+   * The position of the newest event that readers can see (committed, with no older transaction
+   * still open), or undefined when there is none.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * const head = await store.headPosition();
+   * const newestFirst = await store.read({ direction: "backward", before: head, limit: 10 });
+   * ```
+   */
+  async headPosition(): Promise<string | undefined> {
+    const [newest] = await this.log.read({ direction: "backward", limit: 1 });
+    return newest?.position;
+  }
+
+  /**
    * Every committed event in commit order, fetched page by page in bounded memory.
    *
    * @example

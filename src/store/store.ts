@@ -15,6 +15,7 @@ import type { NotificationListener } from "../database/notification-listener.js"
 import { Session } from "./session.js";
 import type { ReadAllOptions, RecordedEvent } from "../event-store/events.js";
 import { WakeSignal } from "../subscriptions/wake-signal.js";
+import { decodePosition } from "../event-store/position.js";
 import type { Projection } from "../projections/define-projection.js";
 import { inlineProjectionsHook } from "../projections/inline-projections.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
@@ -198,6 +199,25 @@ export class Store extends Session {
     return this.checkpoints.status(this.parts.backend.db, name);
   }
 
+  /**
+   * Moves every partition's checkpoint of the subscription `name` to the start of the log, to its
+   * end (the newest event readers can see now), or after a position. Its workers, here or in other
+   * processes, finish the batch in hand and go on from there.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * await store.resetSubscription("order-read-model", "beginning"); // handle everything again
+   * ```
+   */
+  async resetSubscription(name: string, to: "beginning" | "end" | string): Promise<void> {
+    const position = to === "beginning" ? "" : to === "end" ? ((await this.headPosition()) ?? "") : to;
+    decodePosition(position);
+    await this.checkpoints.reset(this.parts.backend.db, name, position);
+    this.wakeSubscriptions();
+  }
+
   /** The events a subscription parked, oldest first. */
   parkedEvents(name: string): Promise<ParkedEvent[]> {
     return this.checkpoints.parked(this.parts.backend.db, name);
@@ -216,6 +236,7 @@ export class Store extends Session {
       db: this.parts.backend.db,
       checkpoints: this.checkpoints,
       logger: this.parts.logger,
+      headPosition: () => this.headPosition(),
       transaction: (work) => this.runTransaction((tx) => work({ tx: tx.session, db: tx.session.db, log: tx.log })),
     };
   }

@@ -38,9 +38,10 @@ export class Checkpoints {
     name: string,
     partitions: number,
     aggregateTypes: ReadonlyArray<string> | undefined,
-    { retarget = false } = {},
+    options: { retarget?: boolean; start?: string } = {},
   ): Promise<void> {
-    if (!db.isTransaction) return db.transaction().execute((trx) => this.ensure(trx, name, partitions, aggregateTypes, { retarget }));
+    if (!db.isTransaction) return db.transaction().execute((trx) => this.ensure(trx, name, partitions, aggregateTypes, options));
+    const start = decodePosition(options.start);
     const types = aggregateTypes === undefined ? null : [...aggregateTypes];
     // Two processes starting the same name with different settings must not both pass the check.
     await sql`select pg_advisory_xact_lock(hashtextextended(${`meowmx subscription ${this.schema}\u001f${name}`}, 0))`.execute(db);
@@ -52,15 +53,16 @@ export class Checkpoints {
       throw new InvalidArgumentError(`subscription ${name} runs with ${existing.partitions} partitions; it cannot also run with ${partitions}`);
     }
     const widened = existing !== undefined && existing.aggregate_types !== null && (types === null || types.some((type) => !existing.aggregate_types!.includes(type)));
-    if (widened && existing.started && !retarget) {
+    if (widened && existing.started && options.retarget !== true) {
       throw new InvalidArgumentError(
         `subscription ${name} reads ${existing.aggregate_types!.join(", ")}; it cannot also read ${types === null ? "every category" : types.join(", ")}: ` +
           "its position would pass over the history of the new categories. Give it a new name, or reset it (store.resetSubscription)",
       );
     }
     await sql`
-      insert into ${this.table("subscriptions")} (name, partition, partitions, aggregate_types)
-      select ${name}, p, ${partitions}, ${types}::text[] from generate_series(0, ${partitions - 1}) p
+      insert into ${this.table("subscriptions")} (name, partition, partitions, aggregate_types, transaction_id, sequence)
+      select ${name}, p, ${partitions}, ${types}::text[], ${start.transactionId.toString()}::xid8, ${start.sequence.toString()}
+      from generate_series(0, ${partitions - 1}) p
       on conflict (name, partition) do update set aggregate_types = excluded.aggregate_types
       where ${this.table("subscriptions")}.aggregate_types is distinct from excluded.aggregate_types`.execute(db);
   }
@@ -108,6 +110,19 @@ export class Checkpoints {
   /** Waits for a partition and holds it to the end of the transaction: its worker pauses. */
   async lock(db: Kysely<any>, name: string, partition: number): Promise<void> {
     await sql`select pg_advisory_xact_lock(${this.partitionLockKey(name, partition)})`.execute(db);
+  }
+
+  /**
+   * Moves every partition of a subscription to `position`, once the batches in hand have ended; a
+   * worker then goes on from there. Throws when there is no such subscription.
+   */
+  async reset(db: Kysely<any>, name: string, position: string): Promise<void> {
+    if (!db.isTransaction) return db.transaction().execute((trx) => this.reset(trx, name, position));
+    const { rows } = await sql<{ partition: number }>`
+      select partition from ${this.table("subscriptions")} where name = ${name} order by partition`.execute(db);
+    if (rows.length === 0) throw new InvalidArgumentError(`there is no subscription named ${name}`);
+    for (const { partition } of rows) await this.lock(db, name, partition);
+    for (const { partition } of rows) await this.moveTo(db, name, partition, position);
   }
 
   /** Sets a partition's position, leaving its lease alone (a rebuild did the work up to there). */

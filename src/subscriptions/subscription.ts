@@ -6,7 +6,7 @@ import { InvalidArgumentError, SubscriptionError } from "../errors.js";
 import { needsNewTransaction, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
 import type { EventLog } from "../event-store/event-log.js";
 import type { RecordedEvent } from "../event-store/events.js";
-import { positionBefore } from "../event-store/position.js";
+import { decodePosition, positionBefore } from "../event-store/position.js";
 import type { Logger } from "../logger.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
 import { CheckpointMovedError, type Checkpoints } from "./checkpoints.js";
@@ -57,6 +57,13 @@ export interface SubscriptionConfig<Tx> {
   readonly heldBackWarningMs?: number;
   /** "stop" (default): stop with a SubscriptionError; "park": put the event aside and move on. */
   readonly onError?: "stop" | "park";
+  /**
+   * Where the subscription starts when its checkpoint does not exist yet: "beginning" (default), "end"
+   * (after the newest event readers can see now), or after a position. An existing checkpoint wins.
+   */
+  readonly startFrom?: "beginning" | "end" | string;
+  /** Only events of these types reach the handler; the checkpoint moves past the others. Default all. */
+  readonly eventTypes?: ReadonlyArray<string>;
   /** Handles one event; what it writes through `tx` commits with the checkpoint, exactly once. */
   readonly handler: (event: RecordedEvent, tx: Tx) => Promise<void> | void;
 }
@@ -67,6 +74,8 @@ export interface SubscriptionContext<Tx> {
   readonly db: Kysely<any>;
   readonly checkpoints: Checkpoints;
   readonly logger: Logger;
+  /** The position of the newest event readers can see, for `startFrom: "end"`. */
+  headPosition(): Promise<string | undefined>;
   /** Runs `work` in one transaction; `tx` is what handlers get, `db` and `log` are bound to it. */
   transaction<T>(work: (parts: { tx: Tx; db: Kysely<any>; log: EventLog }) => Promise<T>): Promise<T>;
 }
@@ -129,7 +138,9 @@ const swallowed = (cause: unknown) =>
 export class Subscription<Tx> {
   /** This worker's name in the lease: host, process and a random part. */
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  private readonly config: Required<Omit<SubscriptionConfig<Tx>, "aggregateTypes">> & { aggregateTypes?: ReadonlyArray<string> };
+  private readonly config: Required<Omit<SubscriptionConfig<Tx>, "aggregateTypes" | "startFrom" | "eventTypes">> &
+    Pick<SubscriptionConfig<Tx>, "aggregateTypes" | "startFrom">;
+  private readonly eventTypes: ReadonlySet<string> | undefined;
   private readonly signals: WakeSignal[];
   private readonly progress = new WakeSignal();
   private readonly partitionStates: PartitionState[];
@@ -149,11 +160,21 @@ export class Subscription<Tx> {
     // Each partition's worker waits on it at most once at a time.
     setMaxListeners(this.config.partitions + 1, this.stopping.signal);
     this.partitionStates = this.signals.map(() => ({ failure: undefined, isolateUntil: undefined, rerun: 0, limit: this.config.batchSize }));
-    this.started = context.checkpoints.ensure(context.db, this.config.name, this.config.partitions, this.config.aggregateTypes);
+    this.eventTypes = config.eventTypes === undefined ? undefined : new Set(config.eventTypes);
+    this.started = this.startPosition().then((start) =>
+      context.checkpoints.ensure(context.db, this.config.name, this.config.partitions, this.config.aggregateTypes, { start }),
+    );
     this.loops = this.started.then(
       () => Promise.all(this.signals.map((_, partition) => this.run(partition))).then(() => undefined),
       (error: unknown) => this.die(new SubscriptionError(this.config.name, `could not start: ${String(error)}`, undefined, { cause: error })),
     );
+  }
+
+  /** Where a new checkpoint starts. */
+  private async startPosition(): Promise<string> {
+    const { startFrom = "beginning" } = this.config;
+    if (startFrom === "beginning") return "";
+    return startFrom === "end" ? ((await this.context.headPosition()) ?? "") : startFrom;
   }
 
   /** The subscription's name. */
@@ -173,23 +194,34 @@ export class Subscription<Tx> {
    */
   async caughtUp(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs;
-    if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 0)) {
-      throw new InvalidArgumentError(`timeoutMs must be a whole number >= 0, got ${String(timeoutMs)}`);
+    if (timeoutMs === undefined) return this.waitUntilCaughtUp(new AbortController().signal);
+    if (!(Number.isSafeInteger(timeoutMs) && timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be a whole number >= 0, got ${String(timeoutMs)}`);
+    // A timer, not a check between queries: the queries themselves may wait (for the one connection
+    // of an embedded database, held by a handler).
+    const giveUp = new AbortController();
+    const timer = setTimeout(() => giveUp.abort(), timeoutMs);
+    try {
+      await Promise.race([
+        this.waitUntilCaughtUp(giveUp.signal),
+        new Promise<never>((_, reject) =>
+          giveUp.signal.addEventListener("abort", () => reject(new SubscriptionError(this.config.name, `not caught up after ${timeoutMs} ms`))),
+        ),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      giveUp.abort();
     }
-    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+  }
+
+  private async waitUntilCaughtUp(cancelled: AbortSignal): Promise<void> {
     await this.started;
     const { checkpoints, db } = this.context;
     const upTo = await checkpoints.newestTransaction(db);
-    for (;;) {
+    while (!cancelled.aborted) {
       if (this.fatal !== undefined) throw this.fatal;
       if (upTo === undefined || (await checkpoints.reached(db, this.config.name, upTo))) return;
       if (!this.running) throw this.fatal ?? new SubscriptionError(this.config.name, "stopped before it caught up");
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        const lag = (await this.status()).reduce((sum, partition) => sum + partition.lag, 0);
-        throw new SubscriptionError(this.config.name, `not caught up after ${timeoutMs} ms (${lag} events still to handle)`);
-      }
-      await this.progress.sleep(Math.min(50, left));
+      await this.progress.sleep(50);
     }
   }
 
@@ -347,6 +379,7 @@ export class Subscription<Tx> {
   /** Runs the handler on each event in order; a failure names the event that caused it, when that is known. */
   private async handleAll(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
     for (const [index, event] of events.entries()) {
+      if (this.eventTypes !== undefined && !this.eventTypes.has(event.type)) continue;
       try {
         await this.config.handler(event, tx);
       } catch (error) {
@@ -443,6 +476,10 @@ function withDefaults<Tx>(config: SubscriptionConfig<Tx>): Subscription<Tx>["con
   }
   assertMaxAttempts(merged.maxAttempts);
   if (merged.onError !== "stop" && merged.onError !== "park") throw new InvalidArgumentError(`onError must be "stop" or "park"`);
+  if (merged.startFrom !== undefined && merged.startFrom !== "beginning" && merged.startFrom !== "end") decodePosition(merged.startFrom);
+  if (merged.eventTypes !== undefined && !(Array.isArray(merged.eventTypes) && merged.eventTypes.every((type) => typeof type === "string"))) {
+    throw new InvalidArgumentError("eventTypes must be an array of event type names");
+  }
   return merged;
 }
 

@@ -81,6 +81,11 @@ export default defineConfig({
     expect(rebuilt.stderr).toMatch(/\[#{30}\] 10\/10 events .* ev\/s {2}ETA 0 s/);
     const listed = await meowmx("--config", configFile, "subscriptions");
     expect(listed.stdout).toMatch(/^projection:items {2}lag 0 {2}no worker {2}parked 0/m);
+    const reset = await meowmx("--config", configFile, "subscriptions", "reset", "projection:items", "--to", "beginning");
+    expect(reset.stdout.trim()).toBe("projection:items reset to beginning");
+    expect((await meowmx("--config", configFile, "subscriptions")).stdout).toMatch(/^projection:items {2}lag 10 {2}no worker {2}parked 0 {2}at start/m);
+    const noSuch = await meowmx("--config", configFile, "subscriptions", "reset", "nobody", "--to", "end");
+    expect(noSuch.stderr.trim()).toBe("meowmx: there is no subscription named nobody");
     const replayed = await meowmx("--config", configFile, "subscriptions", "replay-parked", "audit");
     expect(replayed.stdout).toMatch(/replayed 0 parked events of audit/);
     const unknown = await meowmx("--config", configFile, "rebuild", "nothing");

@@ -63,6 +63,35 @@ describeEachBackend("event log", ({ newStore, query }) => {
     expect(result.events.map((e) => e.version)).toEqual([2, 3]);
   });
 
+  it('appends with expectedVersion "exists" only to a stream that has events', async () => {
+    const store = await newStore();
+    const error = await store.append("order", "o-1", [event("Paid")], { expectedVersion: "exists" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConcurrencyError);
+    expect(error).toMatchObject({ expectedVersion: "exists", actualVersion: 0 });
+    expect((error as Error).message).toMatch(/does not exist/);
+    await expect(store.append("order", "o-1", [], { expectedVersion: "exists" })).rejects.toBeInstanceOf(ConcurrencyError);
+    expect(await store.load("order", "o-1")).toEqual([]);
+    await store.append("order", "o-1", [event("Created")], { expectedVersion: 0 });
+    expect((await store.append("order", "o-1", [event("Paid")], { expectedVersion: "exists" })).version).toBe(2);
+    expect((await store.append("order", "o-1", [], { expectedVersion: "exists" })).version).toBe(2);
+  });
+
+  it("reads backward from the newest event, before a cursor, and tells the head position", async () => {
+    const store = await newStore();
+    expect(await store.headPosition()).toBeUndefined();
+    await store.append("order", "o-1", [event("A"), event("B")]);
+    await store.append("invoice", "i-1", [event("I")]);
+    await store.append("order", "o-2", [event("C")]);
+    const forward = await readSettled(store);
+    expect(await store.headPosition()).toBe(forward.at(-1)!.position);
+    const backward = await store.read({ direction: "backward" });
+    expect(backward.map((e) => e.type)).toEqual(["C", "I", "B", "A"]);
+    expect((await store.read({ direction: "backward", before: forward[3]!.position, limit: 2 })).map((e) => e.type)).toEqual(["I", "B"]);
+    expect((await store.read({ direction: "backward", aggregateTypes: ["order"], limit: 2 })).map((e) => e.type)).toEqual(["C", "B"]);
+    expect((await store.read({ after: forward[0]!.position, before: forward[3]!.position })).map((e) => e.type)).toEqual(["B", "I"]);
+    await expect(store.read({ direction: "sideways" as never })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
   it("with no events writes nothing and returns the current version after checking it", async () => {
     const store = await newStore();
     expect(await store.append("order", "o-1", [], { expectedVersion: 0 })).toEqual({ version: 0, events: [] });

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { expect, it } from "vitest";
-import { type NewEvent, type RecordedEvent, type Store, SubscriptionError } from "../../src/index.js";
+import { InvalidArgumentError, type NewEvent, type RecordedEvent, type Store, SubscriptionError } from "../../src/index.js";
 import { describeEachBackend } from "../support/backends.js";
 import { readSettled } from "../support/eventually.js";
 
@@ -179,6 +179,75 @@ describeEachBackend("subscriptions", ({ newStore }) => {
     const narrower = store.subscribe({ name: "narrow", aggregateTypes: [], handler: () => undefined });
     await narrower.caughtUp();
     await narrower.stop();
+  });
+
+  it("starts a new checkpoint at the beginning, the end, or after a position, and hands only the event types asked for", async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [event("Created"), event("Paid")]);
+    const [, paid] = await readSettled(store);
+    const seen = (name: string) => ({ name, types: [] as string[] });
+    const runs = [
+      { ...seen("from-start"), startFrom: "beginning" as const },
+      { ...seen("from-end"), startFrom: "end" as const },
+      { ...seen("from-position"), startFrom: paid!.position },
+      { ...seen("only-shipped"), eventTypes: ["Shipped"] },
+    ];
+    const subs = runs.map(({ types, ...config }) => store.subscribe({ ...config, handler: (e) => void types.push(e.type) }));
+    await Promise.all(subs.map((sub) => sub.caughtUp()));
+    await store.append("order", "o-1", [event("Shipped")]);
+    await Promise.all(subs.map((sub) => sub.caughtUp()));
+    expect(Object.fromEntries(runs.map((run) => [run.name, run.types]))).toEqual({
+      "from-start": ["Created", "Paid", "Shipped"],
+      "from-end": ["Shipped"],
+      "from-position": ["Shipped"],
+      "only-shipped": ["Shipped"],
+    });
+    expect((await store.subscriptionStatus("only-shipped"))[0]!.lag).toBe(0);
+    await Promise.all(subs.map((sub) => sub.stop()));
+    // An existing checkpoint wins over startFrom.
+    const again: string[] = [];
+    const restarted = store.subscribe({ name: "from-start", startFrom: "end", handler: (e) => void again.push(e.type) });
+    await store.append("order", "o-1", [event("Delivered")]);
+    await restarted.caughtUp();
+    expect(again).toEqual(["Delivered"]);
+    await restarted.stop();
+    expect(() => store.subscribe({ name: "bad", startFrom: "yesterday", handler: () => undefined })).toThrow(InvalidArgumentError);
+  });
+
+  it("resets a checkpoint to the beginning, the end or a position, and gives up waiting after timeoutMs", async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [event("A"), event("B"), event("C")]);
+    const [, b] = await readSettled(store);
+    const seen: string[] = [];
+    let gate: Promise<void> | undefined;
+    let open = () => {};
+    const sub = store.subscribe({
+      name: "replayable",
+      handler: async (e) => {
+        await gate;
+        seen.push(e.type);
+      },
+    });
+    await sub.caughtUp();
+    await store.resetSubscription("replayable", "beginning");
+    await sub.caughtUp();
+    await store.resetSubscription("replayable", b!.position);
+    await sub.caughtUp();
+    expect(seen).toEqual(["A", "B", "C", "A", "B", "C", "C"]);
+    await store.resetSubscription("replayable", "end");
+    expect((await store.subscriptionStatus("replayable"))[0]).toMatchObject({ lag: 0 });
+    await expect(store.resetSubscription("nobody", "end")).rejects.toThrow(/no subscription named nobody/);
+    gate = new Promise((resolve) => (open = resolve));
+    await store.append("order", "o-1", [event("D")]);
+    const started = Date.now();
+    const error = await sub.caughtUp({ timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SubscriptionError);
+    expect((error as Error).message).toMatch(/not caught up after 300 ms/);
+    expect(Date.now() - started).toBeLessThan(3000);
+    open();
+    await sub.caughtUp();
+    expect(seen.at(-1)).toBe("D");
+    await sub.stop();
   });
 
   it("splits streams over partitions, each stream in order", async () => {

@@ -47,4 +47,16 @@ export function registerSubscriptions(program: Command, global: () => DatabaseOp
         console.log(`replayed ${replayed} parked events of ${name}`);
       });
     });
+
+  subscriptions
+    .command("reset")
+    .description("move every partition of a subscription to the beginning, the end, or after a position")
+    .argument("<name>", "the subscription")
+    .requiredOption("--to <where>", '"beginning", "end", or a position')
+    .action(async (name: string, options: { to: string }) => {
+      await withStore(global(), async (store) => {
+        await store.resetSubscription(name, options.to);
+        console.log(`${name} reset to ${options.to}`);
+      });
+    });
 }
