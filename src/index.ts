@@ -1,15 +1,73 @@
-export * from "./errors.js";
-export * from "./json.js";
-export * from "./logger.js";
-export * from "./event-store/events.js";
-export * from "./event-store/position.js";
-export * from "./store/connect.js";
-export * from "./store/session.js";
-export * from "./store/store.js";
-export * from "./aggregates/define-aggregate.js";
-export * from "./command-handling/repository.js";
-export * from "./subscriptions/status.js";
-export * from "./subscriptions/subscription.js";
-export * from "./projections/define-projection.js";
-export * from "./projections/projection-runner.js";
-export * from "./config.js";
+// What users call, by name. Everything else (the log's gateways, position encoding, the contexts
+// that wire a store together) is internal and may change in any release.
+
+export {
+  ConcurrencyError,
+  EventValidationError,
+  InvalidArgumentError,
+  InvalidEventError,
+  MeowmxError,
+  StreamNotFoundError,
+  SubscriptionError,
+  formatIssues,
+  isConcurrencyError,
+  isEventValidationError,
+  isInvalidEventError,
+  isMeowmxError,
+  isStreamNotFoundError,
+  isSubscriptionError,
+} from "./errors.js";
+export type { ValidationIssue } from "./errors.js";
+export { MAX_JSON_DEPTH } from "./json.js";
+export type { JsonObject, JsonValue } from "./json.js";
+export { CONSOLE_LOGGER } from "./logger.js";
+export type { Logger } from "./logger.js";
+export { DEFAULT_READ_LIMIT } from "./event-store/events.js";
+export type {
+  AppendOptions,
+  AppendResult,
+  ExpectedVersion,
+  LoadOptions,
+  NewEvent,
+  ReadAllOptions,
+  ReadOptions,
+  RecordedEvent,
+  StreamPartition,
+} from "./event-store/events.js";
+export { DEFAULT_AGGREGATE_ID_TYPE, DEFAULT_SCHEMA, connect } from "./store/connect.js";
+export type { ConnectConfig } from "./store/connect.js";
+export type { EmbeddedDatabase } from "./database/embedded-connection.js";
+export type { Session } from "./store/session.js";
+export type { Store, TransactionOptions, TransactionSession } from "./store/store.js";
+export { defineAggregate } from "./aggregates/define-aggregate.js";
+export type {
+  Aggregate,
+  AggregateConfig,
+  AggregateEvent,
+  AggregateNewEvent,
+  EventBuilders,
+  EventOf,
+  EventSchemas,
+  NewEventOf,
+  Reducers,
+  StateOf,
+} from "./aggregates/define-aggregate.js";
+export type { Command, CommandResult } from "./command-handling/command.js";
+export { DEFAULT_MAX_ATTEMPTS } from "./command-handling/repository.js";
+export type { Loaded, Repository, UpdateOptions, UpdateResult } from "./command-handling/repository.js";
+export type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./subscriptions/status.js";
+export { SUBSCRIPTION_DEFAULTS } from "./subscriptions/subscription.js";
+export type { Subscription, SubscriptionConfig } from "./subscriptions/subscription.js";
+export { defineProjection } from "./projections/define-projection.js";
+export type {
+  AnyAggregate,
+  Projection,
+  ProjectionConfig,
+  ProjectionEvent,
+  ProjectionReducers,
+  ProjectionStateOf,
+} from "./projections/define-projection.js";
+export { PROGRESS_EVERY } from "./projections/projection-runner.js";
+export type { ProjectionRunner, ProjectionWorkerOptions, RebuildProgress, RebuildResult } from "./projections/projection-runner.js";
+export { defineConfig } from "./config.js";
+export type { MeowmxConfig } from "./config.js";

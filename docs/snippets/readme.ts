@@ -17,7 +17,10 @@ export async function eventLog(store: Store, position: string) {
   // #region event-log
   await store.append("order", "o-1", [{ type: "OrderCreated", data: { total: 5 } }], { expectedVersion: 0 });
   await store.load("order", "o-1", { fromVersion: 2, direction: "backward", limit: 10 });
+  await store.append("order", "o-1", [{ type: "OrderPaid", data: {} }], { expectedVersion: "exists" }); // at least one event
   await store.read({ aggregateTypes: ["order"], after: position, limit: 100 });
+  await store.read({ direction: "backward", before: position, limit: 10 }); // newest first
+  await store.headPosition(); // the newest event readers can see, or undefined
   for await (const event of store.readAll()) console.log(event.position, event.type);
   await store.transaction(
     async (tx) => {
@@ -45,8 +48,16 @@ export async function subscribing(store: Store) {
       await tx.db.insertInto("orders").values({ id: event.aggregateId, status: event.type }).execute();
     },
   });
-  await sub.caughtUp(); // everything committed before the call has been handled
+  await sub.caughtUp({ timeoutMs: 10_000 }); // everything committed before the call has been handled
   await store.subscriptionStatus(); // per partition: position, lag, owner, last error, parked events
   await sub.stop(); // finishes the batch in hand, hands its lease back
+  const shipping = store.subscribe({
+    name: "shipping-emails",
+    startFrom: "end", // a new checkpoint starts after the newest event ("beginning" by default, or a position)
+    eventTypes: ["OrderShipped"], // the checkpoint moves past the other types
+    handler: async (event) => console.log(`email for ${event.aggregateId}`),
+  });
+  await store.resetSubscription("order-read-model", "beginning"); // or "end", or a position
   // #endregion subscribe
+  return shipping;
 }

@@ -3,7 +3,7 @@ import { type Draft, freeze } from "immer";
 import { z } from "zod";
 import { EventValidationError, InvalidArgumentError, type ValidationIssue } from "../errors.js";
 import type { NewEvent, RecordedEvent } from "../event-store/events.js";
-import type { JsonObject } from "../json.js";
+import { assertJson, type JsonObject } from "../json.js";
 import { foldWithImmer } from "./fold.js";
 
 /** Event schemas of an aggregate, by event type. */
@@ -60,7 +60,8 @@ export interface Aggregate<T extends string = string, E extends EventSchemas = E
   readonly ignoreUnknownEvents: boolean;
   /**
    * A digest of everything a snapshot's meaning depends on: the schemas, the initial state, the
-   * reducers' source and `snapshotVersion`. A snapshot made under another key is never used.
+   * reducers' source and `snapshotVersion`. A snapshot made under another key is never used. Empty
+   * for an aggregate that keeps no snapshots (whose state then need not be JSON).
    */
   readonly snapshotKey: string;
   /**
@@ -133,6 +134,15 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
   if (snapshotEvery !== undefined && (!Number.isSafeInteger(snapshotEvery) || snapshotEvery < 1)) {
     throw new InvalidArgumentError(`snapshotEvery must be a whole number >= 1, got ${String(snapshotEvery)}`);
   }
+  if (snapshotEvery !== undefined) {
+    // Snapshots are stored as JSON; an aggregate without them may keep any state.
+    try {
+      assertJson(config.initialState, `${type} initialState`);
+    } catch (error) {
+      throw new InvalidArgumentError(`aggregate ${type} keeps snapshots (snapshotEvery), so its states must be JSON: ${(error as Error).message}`);
+    }
+  }
+
   const initialState = freeze(structuredClone(config.initialState), true);
   const ignoreUnknownEvents = config.ignoreUnknownEvents ?? false;
 
@@ -178,7 +188,7 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
     events: builders,
     snapshotEvery,
     ignoreUnknownEvents,
-    snapshotKey: snapshotKeyOf(config),
+    snapshotKey: snapshotEvery === undefined ? "" : snapshotKeyOf(config),
     readsRecordedEvents: Object.values<(...args: never[]) => unknown>(reducers).some((reducer) => reducer.length >= 3),
     evolve: (state, event) => foldWithImmer(state, [event], step),
     fold: (events, state = initialState) => foldWithImmer(state, Array.isArray(events) ? events : [...events], step),

@@ -11,6 +11,7 @@ import type { RecordedEvent } from "../event-store/events.js";
 import { assertJson, type JsonObject } from "../json.js";
 import type { Logger } from "../logger.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
+import { type Command, eventsOf } from "./command.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import type { SnapshotStore } from "./snapshots.js";
 
@@ -55,8 +56,6 @@ class Held<S, Ev> {
   ) {}
 }
 
-/** A command: given the current state, the events to append (one, several or none). */
-export type Command<S, N> = (state: S) => N | ReadonlyArray<N> | void | undefined | Promise<N | ReadonlyArray<N> | void | undefined>;
 
 /** Options of `update`. */
 export interface UpdateOptions {
@@ -172,8 +171,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
     command: Command<S, AggregateNewEvent<E>>,
     metadata: JsonObject | undefined,
   ): Promise<{ result: Omit<UpdateResult<S, AggregateEvent<E>>, "attempts">; snapshotVersion: number }> {
-    const returned = await command(current.state);
-    const produced = returned === undefined ? [] : Array.isArray(returned) ? returned : [returned as AggregateNewEvent<E>];
+    const produced = eventsOf(await command(current.state));
     if (produced.length === 0) return { result: { state: current.state, version: current.version, events: [] }, snapshotVersion: current.snapshotVersion };
     const events = produced.map((event) => {
       const parsed = this.aggregate.parseNewEvent(event);

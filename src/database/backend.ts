@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import type { PGlite } from "@electric-sql/pglite";
 import type { Logger } from "../logger.js";
-import { embeddedKysely, embeddedTransaction } from "./embedded-connection.js";
+import { type EmbeddedDatabase, embeddedKysely, embeddedTransaction } from "./embedded-connection.js";
 import { NotificationListener } from "./notification-listener.js";
 import { preparingPool } from "./prepared-statements.js";
 
@@ -25,7 +24,7 @@ export interface Backend {
 
 /** Where to connect, after defaults and the environment are applied. */
 export type BackendTarget =
-  | { readonly kind: "pglite"; readonly dataDir?: string; readonly instance?: PGlite }
+  | { readonly kind: "pglite"; readonly dataDir?: string; readonly instance?: EmbeddedDatabase }
   | {
       readonly kind: "postgres";
       readonly connectionString?: string;

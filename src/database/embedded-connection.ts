@@ -3,9 +3,18 @@ import type { PGlite } from "@electric-sql/pglite";
 import { type DatabaseConnection, type Dialect, type Driver, Kysely, type TransactionSettings } from "kysely";
 import { InvalidArgumentError } from "../errors.js";
 
+/**
+ * An embedded PGlite instance as meowmx's public types name it: structural, because PGlite's own
+ * declarations need @types/emscripten, which an application checking library types may not have.
+ */
+export interface EmbeddedDatabase {
+  query(query: string, params?: unknown[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
 /** A transaction that holds the embedded database's one connection, while it is open. */
 interface Holder {
-  readonly instance: PGlite;
+  readonly instance: EmbeddedDatabase;
   open: boolean;
 }
 
@@ -13,14 +22,14 @@ const holders = new AsyncLocalStorage<Holder>();
 
 // PGlite has one connection. Stores sharing an instance must share the Kysely driver that queues for
 // it too, or one store's statements would land inside another's transaction.
-const kyselies = new WeakMap<PGlite, Kysely<any>>();
+const kyselies = new WeakMap<EmbeddedDatabase, Kysely<any>>();
 
 /** The Kysely instance over an embedded database, one per PGlite instance. */
-export async function embeddedKysely(instance: PGlite): Promise<Kysely<any>> {
+export async function embeddedKysely(instance: EmbeddedDatabase): Promise<Kysely<any>> {
   let db = kyselies.get(instance);
   if (db === undefined) {
     const { PGliteDialect } = await import("kysely-pglite-dialect");
-    db = kyselies.get(instance) ?? new Kysely<any>({ dialect: refusingNestedUse(new PGliteDialect(instance), instance) });
+    db = kyselies.get(instance) ?? new Kysely<any>({ dialect: refusingNestedUse(new PGliteDialect(instance as PGlite), instance) });
     kyselies.set(instance, db);
   }
   return db;
@@ -30,7 +39,7 @@ export async function embeddedKysely(instance: PGlite): Promise<Kysely<any>> {
  * Runs `work` in a transaction on the embedded database. A call that needs the connection from
  * inside `work` (the store itself rather than `tx`) would wait for it for ever: it fails at once.
  */
-export async function embeddedTransaction<T>(db: Kysely<any>, instance: PGlite, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+export async function embeddedTransaction<T>(db: Kysely<any>, instance: EmbeddedDatabase, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
   const holder: Holder = { instance, open: true };
   try {
     return await db.transaction().execute((trx) => holders.run(holder, () => work(trx)));
@@ -41,7 +50,7 @@ export async function embeddedTransaction<T>(db: Kysely<any>, instance: PGlite, 
 }
 
 /** The dialect, whose driver refuses to queue for the connection that the caller's own transaction holds. */
-function refusingNestedUse(dialect: Dialect, instance: PGlite): Dialect {
+function refusingNestedUse(dialect: Dialect, instance: EmbeddedDatabase): Dialect {
   return {
     createAdapter: () => dialect.createAdapter(),
     createIntrospector: (db) => dialect.createIntrospector(db),

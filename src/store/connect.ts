@@ -1,4 +1,3 @@
-import type { PGlite } from "@electric-sql/pglite";
 import type pg from "pg";
 import {
   type BackendTarget,
@@ -8,6 +7,7 @@ import {
   readAggregateIdType,
   sendNotify,
 } from "../database/backend.js";
+import type { EmbeddedDatabase } from "../database/embedded-connection.js";
 import { assertSchemaName, assertTypeName } from "../database/identifiers.js";
 import { InvalidArgumentError } from "../errors.js";
 import { CommitNotifier } from "../event-store/commit-notifier.js";
@@ -26,7 +26,7 @@ export interface ConnectConfig {
   /** Embedded PGlite kept in this folder ("memory://" for memory only). */
   readonly dataDir?: string;
   /** An embedded PGlite instance to use; it stays open when the store closes. */
-  readonly pglite?: PGlite;
+  readonly pglite?: EmbeddedDatabase;
   /** A PostgreSQL connection string; the store opens and closes its own pool. */
   readonly connectionString?: string;
   /** An existing pg.Pool; it stays open when the store closes. */

@@ -1,6 +1,6 @@
 import { deepStrictEqual } from "node:assert/strict";
 import type { Aggregate, AggregateEvent, AggregateNewEvent, EventSchemas } from "../aggregates/define-aggregate.js";
-import type { Command } from "../command-handling/repository.js";
+import { type Command, type CommandResult, eventsOf, isThenable } from "../command-handling/command.js";
 import type { NewEvent, RecordedEvent } from "../event-store/events.js";
 import { syntheticEvent } from "./arbitraries.js";
 
@@ -51,7 +51,10 @@ export function given<T extends string, E extends EventSchemas, S>(
       let result: { events: AggregateNewEvent<E>[] } | { error: unknown } | Promise<{ events: AggregateNewEvent<E>[] } | { error: unknown }>;
       try {
         const returned = command(state);
-        result = returned instanceof Promise ? returned.then(settled, (error: unknown) => ({ error })) : settled(returned);
+        // Exactly what Repository.update awaits: any thenable, not only native promises.
+        result = isThenable<CommandResult<AggregateNewEvent<E>>>(returned)
+          ? Promise.resolve(returned).then(settled, (error: unknown) => ({ error }))
+          : settled(returned);
       } catch (error) {
         result = { error };
       }
@@ -95,8 +98,8 @@ export function given<T extends string, E extends EventSchemas, S>(
   };
 }
 
-function settled<N>(returned: N | ReadonlyArray<N> | void | undefined): { events: N[] } {
-  return { events: returned === undefined ? [] : Array.isArray(returned) ? [...returned] : [returned as N] };
+function settled<N>(returned: CommandResult<N>): { events: N[] } {
+  return { events: eventsOf(returned) };
 }
 
 function recordedFrom<E extends EventSchemas>(aggregate: Aggregate<string, E, any>, event: AggregateNewEvent<E> | AggregateEvent<E>, version: number): AggregateEvent<E> {

@@ -136,17 +136,28 @@ describe("defineAggregate", () => {
     expect(Lenient.parseEvent(unknown)).toBeUndefined();
   });
 
+  it("takes any initial state without snapshots, and asks for JSON states with them", () => {
+    const definition = (snapshotEvery?: number) =>
+      defineAggregate({
+        type: "big",
+        events: { Grown: z.object({ by: z.number().int() }) },
+        initialState: { size: 0n },
+        evolve: { Grown: (draft, data) => void (draft.size += BigInt(data.by)) },
+        ...(snapshotEvery === undefined ? {} : { snapshotEvery }),
+      });
+    expect(definition().fold([recorded("Grown", { by: 2 })])).toEqual({ size: 2n });
+    expect(() => definition(10)).toThrow(InvalidArgumentError);
+    expect(() => definition(10)).toThrow(/keeps snapshots \(snapshotEvery\), so its states must be JSON: big initialState\.size/);
+  });
+
   it("keys snapshots by everything their meaning depends on", () => {
-    const same = defineAggregate({ type: "counter", events: Counter.schemas, initialState: Counter.initialState, evolve: Counter.reducers });
-    const bumped = defineAggregate({ ...{ type: "counter", events: Counter.schemas, initialState: Counter.initialState, evolve: Counter.reducers }, snapshotVersion: 1 });
-    const otherSchema = defineAggregate({
-      type: "counter",
-      events: { ...Counter.schemas, Added: z.object({ amount: z.number() }) },
-      initialState: Counter.initialState,
-      evolve: Counter.reducers,
-    });
-    expect(same.snapshotKey).toBe(Counter.snapshotKey);
-    expect(bumped.snapshotKey).not.toBe(Counter.snapshotKey);
-    expect(otherSchema.snapshotKey).not.toBe(Counter.snapshotKey);
+    const counter = { type: "counter", events: Counter.schemas, initialState: Counter.initialState, evolve: Counter.reducers, snapshotEvery: 10 } as const;
+    const first = defineAggregate(counter);
+    const same = defineAggregate(counter);
+    const bumped = defineAggregate({ ...counter, snapshotVersion: 1 });
+    const otherSchema = defineAggregate({ ...counter, events: { ...Counter.schemas, Added: z.object({ amount: z.number() }) } });
+    expect(same.snapshotKey).toBe(first.snapshotKey);
+    expect(bumped.snapshotKey).not.toBe(first.snapshotKey);
+    expect(otherSchema.snapshotKey).not.toBe(first.snapshotKey);
   });
 });

@@ -32,6 +32,9 @@ describe("meowmx CLI", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/embedded PGlite/);
     expect(stdout).toMatch(/shipped: 8 items, total 108, stream at version 10/);
+    // Two stores race for the stream: what it says about retries is what happened.
+    const [, retried, attempts] = stdout.match(/(\d) of them found the other terminal had written first and ran again \(attempts: ([\d, ]+)\)/)!;
+    expect(attempts!.split(", ").filter((count) => Number(count) > 1)).toHaveLength(Number(retried));
     expect(stdout.match(/@\d+  ItemAdded  /g)).toHaveLength(8);
   });
 

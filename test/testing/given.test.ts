@@ -21,6 +21,13 @@ describe("given/when/then", () => {
     given(Order).when(ship).thenThrows(Error);
   });
 
+  it("awaits any thenable a command returns, as Repository.update does", async () => {
+    const thenable = (value: unknown) => ({ then: (resolve: (v: unknown) => void) => resolve(value) });
+    const shipLater = (order: { status: string }) => thenable(ship(order)) as never;
+    await given(Order, [created]).when(shipLater).then(Order.events.OrderShipped({ trackingCode: "T" }));
+    await given(Order, [created]).when(() => thenable(undefined) as never).thenNothing();
+  });
+
   it("fails with a readable diff when the events differ", () => {
     const failure = (() => {
       try {
