@@ -10,7 +10,7 @@ import pg from "pg";
 import { z } from "zod";
 import { CommandHandler, STREAM_DOES_NOT_EXIST } from "@event-driven-io/emmett";
 import { getPostgreSQLEventStore, type PostgresEventStore, postgreSQLEventStoreConsumer } from "@event-driven-io/emmett-postgresql";
-import { connect, defineAggregate, defineProjection, type Store } from "../src/index.js";
+import { type ConnectConfig, connect, defineAggregate, defineProjection, type Store } from "../src/index.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3);
@@ -36,6 +36,8 @@ interface Row {
   meowmx: Measure;
   emmett?: Measure;
   raw?: Measure;
+  /** meowmx itself in other settings, by name, to compare with. */
+  variants?: Record<string, Measure>;
   target?: string;
   /** Whether the target was met, where the run can tell. */
   met?: boolean;
@@ -51,9 +53,9 @@ const schemaName = () => `bench_${randomBytes(4).toString("hex")}`;
 /** Whether the workloads now run on embedded PGlite: meowmx alone, since the others need a server. */
 let embedded = false;
 
-async function withStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
+async function withStore<T>(work: (store: Store) => Promise<T>, options: Pick<ConnectConfig, "telemetry"> = {}): Promise<T> {
   if (embedded) {
-    const store = await connect({ dataDir: "memory://", schema: schemaName() });
+    const store = await connect({ ...options, dataDir: "memory://", schema: schemaName() });
     try {
       return await work(store);
     } finally {
@@ -61,7 +63,7 @@ async function withStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
     }
   }
   const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
-  const store = await connect({ pool, schema: schemaName() });
+  const store = await connect({ ...options, pool, schema: schemaName() });
   try {
     return await work(store);
   } finally {
@@ -195,6 +197,58 @@ async function w1(): Promise<Row> {
     target: ">= 2x Emmett, >= 0.7x raw",
     met: meowmx.median >= 2 * median(emmett) && meowmx.median >= 0.7 * median(raw),
   };
+}
+
+/** W1's appends through one store: how fast they go as events per second. */
+const oneEventAppends = (n: number) => async (store: Store) =>
+  n / (await concurrently(n, CONNECTIONS, (i) => store.append("item", `s-${i}`, [{ type: "Added", data: payload }], { expectedVersion: 0 })));
+
+/**
+ * What observability costs an append that asks for none: W1 with `@opentelemetry/api` loaded and no
+ * SDK registered (the default when the API is installed), against `telemetry: false`, and against
+ * that without the partial index on correlation ids.
+ */
+async function w1Observability(): Promise<Row> {
+  const n = 3000;
+  const { meowmx, off, unindexed } = await sideBySide(
+    {
+      meowmx: () => withStore(oneEventAppends(n)),
+      off: () => withStore(oneEventAppends(n), { telemetry: false }),
+      unindexed: () =>
+        withStore(async (store) => {
+          await store.db.schema.withSchema(store.schema).dropIndex("events_correlation_idx").execute();
+          return oneEventAppends(n)(store);
+        }, { telemetry: false }),
+    },
+    { repetitions: 3 * REPETITIONS },
+  );
+  return {
+    workload: "W1o W1 with @opentelemetry/api loaded and no SDK",
+    unit: "events/s",
+    meowmx,
+    variants: { "telemetry: false": off!, "telemetry: false, no correlation index": unindexed! },
+    target: ">= 0.97x telemetry: false",
+    met: meowmx.median >= 0.97 * off!.median,
+  };
+}
+
+/** W1 with an OpenTelemetry SDK registered that records every span and drops it, against `telemetry: false`. */
+async function w1WithSdk(): Promise<Row> {
+  const { context, trace } = await import("@opentelemetry/api");
+  const { AsyncLocalStorageContextManager } = await import("@opentelemetry/context-async-hooks");
+  const { BasicTracerProvider, SimpleSpanProcessor } = await import("@opentelemetry/sdk-trace-base");
+  // Registered for this workload only.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor({ export: (_, done) => done({ code: 0 }), shutdown: async () => {} })] }));
+  const n = 3000;
+  const { meowmx, off } = await sideBySide(
+    { meowmx: () => withStore(oneEventAppends(n)), off: () => withStore(oneEventAppends(n), { telemetry: false }) },
+    { repetitions: 3 * REPETITIONS },
+  ).finally(() => {
+    trace.disable();
+    context.disable();
+  });
+  return { workload: "W1s W1 with an OpenTelemetry SDK and a no-op exporter", unit: "events/s", meowmx, variants: { "telemetry: false": off! } };
 }
 
 async function w2(): Promise<Row> {
@@ -528,9 +582,11 @@ const workloads: Array<[string, () => Promise<Row>]> = [
   ["W6", () => w6(false)],
   ["W7", () => w7(1_000_000)],
   ["W8", () => w8(100_000)],
+  ["W1o", w1Observability],
+  ["W1s", w1WithSdk],
 ];
 // W6 needs a writer in another process, which an embedded database cannot have.
-const onPglite = process.env.BENCH_PGLITE === "0" ? [] : workloads.filter(([id]) => id !== "W6");
+const onPglite = process.env.BENCH_PGLITE === "0" ? [] : workloads.filter(([id]) => id !== "W6" && id !== "W1o" && id !== "W1s");
 for (const [backend, list] of [["PostgreSQL", workloads], ["PGlite", onPglite]] as const) {
   embedded = backend === "PGlite";
   const chosen = list.filter(([id]) => only === undefined || only.includes(id));
@@ -542,6 +598,9 @@ for (const [backend, list] of [["PostgreSQL", workloads], ["PGlite", onPglite]] 
     const parts = [`meowmx ${format(row.meowmx, row.unit)} ${row.unit}`];
     if (row.emmett) parts.push(`Emmett ${format(row.emmett, row.unit)} (meowmx/Emmett ${(row.meowmx.median / row.emmett.median).toFixed(2)})`);
     if (row.raw) parts.push(`raw ${format(row.raw, row.unit)} (meowmx/raw ${(row.meowmx.median / row.raw.median).toFixed(2)})`);
+    for (const [name, measure] of Object.entries(row.variants ?? {})) {
+      parts.push(`${name} ${format(measure, row.unit)} (ratio ${(row.meowmx.median / measure.median).toFixed(3)})`);
+    }
     const verdict = row.target === undefined ? "" : `  [target ${row.target}: ${row.met ? "met" : "MISSED"}]`;
     console.log(`${row.workload}: ${parts.join(", ")}${verdict}`);
   }

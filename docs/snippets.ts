@@ -17,6 +17,7 @@ export const DOCUMENTS = [
   "docs/guarantees.md",
   "docs/operations.md",
   "docs/testing.md",
+  "docs/observability.md",
 ];
 
 /** The code of a file's region, dedented. */

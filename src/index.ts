@@ -23,6 +23,7 @@ export type { JsonObject, JsonValue } from "./json.js";
 export { CONSOLE_LOGGER } from "./logger.js";
 export type { Logger } from "./logger.js";
 export { DEFAULT_READ_LIMIT } from "./event-store/events.js";
+export { withEventMetadata } from "./event-store/event-metadata.js";
 export type {
   AppendOptions,
   AppendResult,

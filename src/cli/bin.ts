@@ -6,6 +6,7 @@ import { registerMigrate } from "./commands/migrate.js";
 import { registerRebuild } from "./commands/rebuild.js";
 import { registerSubscriptions } from "./commands/subscriptions.js";
 import { registerStreams } from "./commands/streams.js";
+import { registerTrace } from "./commands/trace.js";
 import type { DatabaseOptions } from "./options.js";
 
 const program = new Command("meowmx")
@@ -18,7 +19,7 @@ const program = new Command("meowmx")
   .exitOverride();
 
 const global = (): DatabaseOptions => program.opts<DatabaseOptions>();
-for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerDemo]) {
+for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerTrace, registerDemo]) {
   register(program, global);
 }
 

@@ -10,6 +10,7 @@ import type { EventLog } from "../event-store/event-log.js";
 import type { RecordedEvent } from "../event-store/events.js";
 import { assertJson, type JsonObject } from "../json.js";
 import type { Logger } from "../logger.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
 import { type Command, eventsOf } from "./command.js";
 import type { KeyedQueue } from "./keyed-queue.js";
@@ -23,6 +24,7 @@ export interface RepositoryContext {
   readonly log: EventLog;
   readonly snapshots: SnapshotStore;
   readonly logger: Logger;
+  readonly telemetry: Telemetry;
   /** Runs `work` in one transaction (or in the transaction already open). */
   atomically<T>(work: (log: EventLog, snapshots: SnapshotStore) => Promise<T>): Promise<T>;
   /**
@@ -88,9 +90,11 @@ export class Repository<T extends string, E extends EventSchemas, S> {
   ) {}
 
   /** The stream's state and version, from the latest snapshot (when the aggregate has them) and the events after it. */
-  async load(aggregateId: string): Promise<Loaded<S>> {
-    const { state, version } = await this.loadWithSnapshot(aggregateId);
-    return { state, version };
+  load(aggregateId: string): Promise<Loaded<S>> {
+    return this.context.telemetry.span("meowmx.load", this.spanAttributes("load", aggregateId), async () => {
+      const { state, version } = await this.loadWithSnapshot(aggregateId);
+      return { state, version };
+    });
   }
 
   /** Like {@link load}, for a stream that must exist: a {@link StreamNotFoundError} when it is empty. */
@@ -118,12 +122,21 @@ export class Repository<T extends string, E extends EventSchemas, S> {
   async update(aggregateId: string, command: Command<S, AggregateNewEvent<E>>, options: UpdateOptions = {}): Promise<UpdateResult<S, AggregateEvent<E>>> {
     const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertMaxAttempts(maxAttempts);
-    const queue = this.context.queue;
-    if (queue === undefined) return (await this.updateWithRetries(aggregateId, command, options.metadata, maxAttempts, undefined)).result;
-    const held = await queue.run(`${this.aggregate.type}\u0000${aggregateId}`, (previous) =>
-      this.updateWithRetries(aggregateId, command, options.metadata, maxAttempts, previous),
-    );
-    return held.result;
+    return this.context.telemetry.span("meowmx.update", this.spanAttributes("update", aggregateId), async (span) => {
+      const queue = this.context.queue;
+      const { result } =
+        queue === undefined
+          ? await this.updateWithRetries(aggregateId, command, options.metadata, maxAttempts, undefined)
+          : await queue.run(`${this.aggregate.type}\u0000${aggregateId}`, (previous) =>
+              this.updateWithRetries(aggregateId, command, options.metadata, maxAttempts, previous),
+            );
+      span?.setAttribute("meowmx.attempts", result.attempts);
+      return result;
+    });
+  }
+
+  private spanAttributes(operation: string, aggregateId: string) {
+    return { "db.operation.name": operation, "meowmx.aggregate_type": this.aggregate.type, "meowmx.aggregate_id": String(aggregateId) };
   }
 
   /**

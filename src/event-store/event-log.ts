@@ -4,7 +4,10 @@ import type { AggregateIdType } from "../database/backend.js";
 import { isBadValueForType, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
 import { quoteIdentifier } from "../database/identifiers.js";
 import { markPrepared, PREPARED } from "../database/prepared-statements.js";
+import type { JsonObject } from "../json.js";
 import { backoffDelay, sleep } from "../retry.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
+import { scopedEventMetadata } from "./event-metadata.js";
 import {
   type AppendOptions,
   type AppendResult,
@@ -34,6 +37,8 @@ export interface EventLogConfig {
   readonly aggregateIdType: AggregateIdType;
   /** Work that must commit with every append to some categories (inline projections). */
   readonly appendHook?: AppendHook;
+  /** Where appends and loads report their spans and metrics. */
+  readonly telemetry: Telemetry;
 }
 
 /** Work run inside the transaction of every append to the categories it applies to. */
@@ -190,11 +195,34 @@ export class EventLog {
    * Appends events to a stream, all or none. With a numeric `expectedVersion` the stream must hold
    * exactly that many events, or {@link ConcurrencyError} is thrown and nothing is written.
    */
-  async append(
+  append(
     aggregateType: string,
     aggregateId: string,
     events: ReadonlyArray<NewEvent<string, unknown>>,
     options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const { telemetry } = this.config;
+    const attributes = { "db.operation.name": "append", "meowmx.aggregate_type": String(aggregateType), "meowmx.aggregate_id": String(aggregateId) };
+    return telemetry.span("meowmx.append", attributes, async (span) => {
+      const started = performance.now();
+      try {
+        const result = await this.appendEvents(aggregateType, aggregateId, events, options);
+        span?.setAttribute("meowmx.event_count", result.events.length);
+        telemetry.appended(aggregateType, result.events.length, (performance.now() - started) / 1000);
+        return result;
+      } catch (error) {
+        if (error instanceof ConcurrencyError) telemetry.conflicted(aggregateType);
+        throw error;
+      }
+    });
+  }
+
+  /** {@link append}, inside its span. */
+  private async appendEvents(
+    aggregateType: string,
+    aggregateId: string,
+    events: ReadonlyArray<NewEvent<string, unknown>>,
+    options: AppendOptions,
   ): Promise<AppendResult> {
     assertTypeString(aggregateType, "aggregate type");
     assertAggregateId(aggregateId, this.config.aggregateIdType.declared);
@@ -202,11 +230,18 @@ export class EventLog {
     if (hook !== undefined && this.scope.kind === "pool") return this.appendInTransaction(aggregateType, aggregateId, events, options);
     const expected = options.expectedVersion ?? "any";
     assertExpectedVersion(expected);
-    const prepared = prepareEvents(events);
+    const prepared = prepareEvents(events, this.inheritedMetadata());
     if (prepared.ids.length === 0) return this.appendNothing(aggregateType, aggregateId, expected);
     const { result } = await this.withTypedIds(() => this.appendAtVersion(aggregateType, aggregateId, prepared, expected, hook));
     this.scope.written();
     return result;
+  }
+
+  /** What appended events carry unless they set it: the fields of `withEventMetadata`, and the trace. */
+  private inheritedMetadata(): JsonObject | undefined {
+    const scoped = scopedEventMetadata();
+    const traceparent = this.config.telemetry.traceparent();
+    return traceparent === undefined ? scoped : { ...scoped, traceparent };
   }
 
   /**
@@ -223,7 +258,7 @@ export class EventLog {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.db.transaction().execute((trx) =>
-          new EventLog(trx, this.config, { kind: "transaction", written: () => {} }).append(aggregateType, aggregateId, events, options),
+          new EventLog(trx, this.config, { kind: "transaction", written: () => {} }).appendEvents(aggregateType, aggregateId, events, options),
         );
         this.scope.written();
         return result;
@@ -235,7 +270,13 @@ export class EventLog {
   }
 
   /** The events of one stream, by version; an empty array when the stream does not exist. */
-  async load(aggregateType: string, aggregateId: string, options: LoadOptions = {}): Promise<RecordedEvent[]> {
+  load(aggregateType: string, aggregateId: string, options: LoadOptions = {}): Promise<RecordedEvent[]> {
+    const attributes = { "db.operation.name": "load", "meowmx.aggregate_type": String(aggregateType), "meowmx.aggregate_id": String(aggregateId) };
+    return this.config.telemetry.span("meowmx.load", attributes, () => this.loadEvents(aggregateType, aggregateId, options));
+  }
+
+  /** {@link load}, inside its span. */
+  private async loadEvents(aggregateType: string, aggregateId: string, options: LoadOptions): Promise<RecordedEvent[]> {
     assertTypeString(aggregateType, "aggregate type");
     assertAggregateId(aggregateId, this.config.aggregateIdType.declared);
     const from = optionalWholeNumber(options.fromVersion, "fromVersion");
@@ -304,6 +345,19 @@ export class EventLog {
         ${category} ${inPartition}
       order by ${backward ? sql`transaction_id desc, sequence desc` : sql`transaction_id, sequence`}
       limit ${limit}`.execute(this.db);
+    return rows.map(toRecordedEvent);
+  }
+
+  /** Every committed event whose metadata has this `correlationId`, in commit order. */
+  async correlated(correlationId: string): Promise<RecordedEvent[]> {
+    if (typeof correlationId !== "string" || correlationId.length === 0) {
+      throw new InvalidArgumentError(`a correlation id is a non-empty string, got ${JSON.stringify(correlationId)}`);
+    }
+    // The first condition is the partial index's: without it PostgreSQL could not use the index.
+    const { rows } = await sql<EventRow>`
+      select ${EVENT_COLUMNS} from ${this.events}
+      where metadata ? 'correlationId' and metadata ->> 'correlationId' = ${correlationId}
+      order by transaction_id, sequence`.execute(this.db);
     return rows.map(toRecordedEvent);
   }
 
@@ -536,7 +590,7 @@ function stored(aggregateType: string, prepared: PreparedEvents, row: InsertedRo
       version: row.first_version + index,
       type: event.type,
       data: event.data,
-      metadata: event.metadata ?? {},
+      metadata: prepared.metadata[index]!,
       position: positionOf(row.tx_id, sequences[index]!),
       createdAt: new Date(row.created_at.getTime()),
     }),

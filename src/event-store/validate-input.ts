@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { InvalidArgumentError, InvalidEventError } from "../errors.js";
-import { assertJson } from "../json.js";
+import { assertJson, type JsonObject } from "../json.js";
 import type { ExpectedVersion, NewEvent } from "./events.js";
 
 /** The longest aggregate type or event type accepted, in characters. */
@@ -17,6 +17,8 @@ export interface PreparedEvents {
   /** Whether any id was given by the caller, so that the append must look for it in the stream. */
   readonly idsGiven: boolean;
   readonly events: ReadonlyArray<NewEvent<string, unknown>>;
+  /** Each event's metadata as stored: its own, over the inherited fields. */
+  readonly metadata: ReadonlyArray<Record<string, unknown>>;
 }
 
 /** Checks an aggregate type or event type: a non-empty, well-formed string of at most {@link MAX_TYPE_LENGTH}. */
@@ -62,12 +64,15 @@ export function versionMatches(expected: ExpectedVersion, head: number): boolean
   return expected === "any" || (expected === "exists" ? head > 0 : head === expected);
 }
 
-/** Checks every event and serialises the batch; throws before anything is written. */
-export function prepareEvents(events: ReadonlyArray<NewEvent<string, unknown>>): PreparedEvents {
+/**
+ * Checks every event and serialises the batch, each event's metadata over the `inherited` fields;
+ * throws before anything is written.
+ */
+export function prepareEvents(events: ReadonlyArray<NewEvent<string, unknown>>, inherited: JsonObject | undefined): PreparedEvents {
   if (!Array.isArray(events)) throw new InvalidEventError(`events must be an array, got ${describe(events)}`);
   const ids: string[] = [];
   const given = new Set<string>();
-  const rows: Array<{ type: string; data: unknown; metadata: unknown; id: string }> = [];
+  const rows: Array<{ type: string; data: unknown; metadata: Record<string, unknown>; id: string }> = [];
   events.forEach((event: NewEvent<string, unknown>, index) => {
     const where = `event ${index}`;
     if (typeof event !== "object" || event === null) throw new InvalidEventError(`${where} is not an object`);
@@ -80,6 +85,7 @@ export function prepareEvents(events: ReadonlyArray<NewEvent<string, unknown>>):
       throw new InvalidEventError(`${where} (${event.type}) metadata must be a JSON object`);
     }
     assertJson(metadata, `${where} (${event.type}) metadata`);
+    const stored = inherited === undefined ? metadata : { ...inherited, ...metadata };
     let id = event.id;
     if (id === undefined) {
       id = randomUUID();
@@ -92,9 +98,9 @@ export function prepareEvents(events: ReadonlyArray<NewEvent<string, unknown>>):
       given.add(id);
     }
     ids.push(id);
-    rows.push({ type: event.type, data: event.data, metadata, id });
+    rows.push({ type: event.type, data: event.data, metadata: stored, id });
   });
-  return { json: JSON.stringify(rows), ids, idsGiven: given.size > 0, events };
+  return { json: JSON.stringify(rows), ids, idsGiven: given.size > 0, events, metadata: rows.map((row) => row.metadata) };
 }
 
 function describe(value: unknown): string {

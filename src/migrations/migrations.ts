@@ -103,4 +103,11 @@ export const MIGRATIONS: ReadonlyArray<MeowmxMigration> = [
 )`,
     ],
   },
+  {
+    name: "0004_correlation_index",
+    // Partial: an event without a correlation id adds nothing to it, so plain appends do not pay.
+    statements: ({ schema }) => [
+      `create index events_correlation_idx on ${quoteIdentifier(schema)}.events ((metadata ->> 'correlationId')) where metadata ? 'correlationId'`,
+    ],
+  },
 ];

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { EventLog } from "../event-store/event-log.js";
 import type { RecordedEvent } from "../event-store/events.js";
 import type { Logger } from "../logger.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 import type { Checkpoints } from "../subscriptions/checkpoints.js";
 import type { Subscription, SubscriptionConfig } from "../subscriptions/subscription.js";
 import type { Projection } from "./define-projection.js";
@@ -37,6 +38,7 @@ export interface ProjectionContext<Tx extends { db: Kysely<any> }> {
   readonly checkpoints: Checkpoints;
   readonly schema: string;
   readonly logger: Logger;
+  readonly telemetry: Telemetry;
   /** Whether the store folds this projection inside every append (then it has no worker). */
   readonly inline: boolean;
   subscribe(config: SubscriptionConfig<Tx>): Subscription<Tx>;
@@ -127,7 +129,16 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
    * transaction: readers see the old states or the new ones, never a mix. A worker of the projection
    * pauses during the swap and goes on from the rebuilt position.
    */
-  async rebuild(options: { onProgress?: (progress: RebuildProgress) => void } = {}): Promise<RebuildResult> {
+  rebuild(options: { onProgress?: (progress: RebuildProgress) => void } = {}): Promise<RebuildResult> {
+    return this.context.telemetry.span("meowmx.rebuild", { "meowmx.projection": this.projection.name }, async (span) => {
+      const result = await this.rebuildAll(options);
+      span?.setAttribute("meowmx.event_count", result.events);
+      return result;
+    });
+  }
+
+  /** {@link rebuild}, inside its span. */
+  private async rebuildAll(options: { onProgress?: (progress: RebuildProgress) => void }): Promise<RebuildResult> {
     const { projection, context } = this;
     const changes = new Map<string, StateChange<S>>();
     let events = 0;

@@ -14,6 +14,7 @@ import { CommitNotifier } from "../event-store/commit-notifier.js";
 import { CONSOLE_LOGGER, type Logger } from "../logger.js";
 import { migrate } from "../migrations/migrate.js";
 import type { Projection } from "../projections/define-projection.js";
+import { Telemetry } from "../telemetry/telemetry.js";
 import { Store } from "./store.js";
 
 /** The schema meowmx's tables live in unless `schema` says otherwise. */
@@ -64,6 +65,12 @@ export interface ConnectConfig {
   readonly inlineProjections?: ReadonlyArray<Projection<any, any>>;
   /** Where background work reports; default warnings and errors to the console. */
   readonly logger?: Logger;
+  /**
+   * Whether to report spans and metrics through `@opentelemetry/api` when the application has it
+   * installed (an optional peer dependency); default true. Without an OpenTelemetry SDK registered
+   * nothing is recorded either way.
+   */
+  readonly telemetry?: boolean;
 }
 
 /**
@@ -94,6 +101,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
     const inlineProjections = config.inlineProjections ?? [];
     const store = new Store({
       backend,
+      telemetry: config.telemetry === false ? Telemetry.off : await Telemetry.load(),
       inlineProjections,
       target: { schema, aggregateIdType: configuredIdType },
       aggregateIdType,

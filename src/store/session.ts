@@ -107,6 +107,21 @@ export class Session {
   }
 
   /**
+   * Every event whose metadata carries this `correlationId` (see `withEventMetadata`), in commit
+   * order, through an index that events without one do not enter.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * for (const event of await store.correlated("request-42")) console.log(event.type, event.metadata.causationId);
+   * ```
+   */
+  correlated(correlationId: string): Promise<RecordedEvent[]> {
+    return this.log.correlated(correlationId);
+  }
+
+  /**
    * Every committed event in commit order, fetched page by page in bounded memory.
    *
    * @example

@@ -18,6 +18,7 @@ import { WakeSignal } from "../subscriptions/wake-signal.js";
 import { decodePosition } from "../event-store/position.js";
 import type { Projection } from "../projections/define-projection.js";
 import { inlineProjectionsHook } from "../projections/inline-projections.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import { ProjectionStates } from "../projections/projection-states.js";
 
@@ -49,6 +50,8 @@ export interface StoreParts {
   /** The NOTIFY channel that commits of other processes are announced on; undefined: do not listen. */
   readonly channel: string | undefined;
   readonly logger: Logger;
+  /** Where spans and metrics go. */
+  readonly telemetry: Telemetry;
 }
 
 /**
@@ -64,12 +67,14 @@ export class Store extends Session {
   private listener: NotificationListener | undefined;
   private readonly followers = new Set<() => void>();
   private closed = false;
+  private readonly stopObservingLag: () => void;
 
   constructor(private readonly parts: StoreParts) {
     const projectionStates = new ProjectionStates(parts.target.schema);
     const logConfig: EventLogConfig = {
       schema: parts.target.schema,
       aggregateIdType: parts.aggregateIdType,
+      telemetry: parts.telemetry,
       ...(parts.inlineProjections.length === 0 ? {} : { appendHook: inlineProjectionsHook(parts.inlineProjections, projectionStates) }),
     };
     const db = parts.backend.db;
@@ -77,6 +82,7 @@ export class Store extends Session {
       log: new EventLog(db, logConfig, { kind: "pool", written: () => parts.notifier.committed() }),
       snapshots: new SnapshotStore(db, logConfig.schema),
       logger: parts.logger,
+      telemetry: parts.telemetry,
       atomically: (work) => this.runTransaction((tx) => work(tx.log, tx.snapshots)),
       queue: new KeyedQueue(),
     });
@@ -84,6 +90,7 @@ export class Store extends Session {
     this.projectionStates = projectionStates;
     this.checkpoints = new Checkpoints(logConfig.schema);
     parts.notifier.onCommit(() => this.wakeSubscriptions());
+    this.stopObservingLag = parts.telemetry.observeLag(() => this.subscriptionStatus());
   }
 
   /**
@@ -185,6 +192,7 @@ export class Store extends Session {
       checkpoints: this.checkpoints,
       schema: this.schema,
       logger: this.parts.logger,
+      telemetry: this.parts.telemetry,
       inline: this.parts.inlineProjections.includes(projection),
       subscribe: (config) => this.subscribe(config),
       transaction: (work) => this.runTransaction((tx) => work({ db: tx.session.db, log: tx.log })),
@@ -236,6 +244,7 @@ export class Store extends Session {
       db: this.parts.backend.db,
       checkpoints: this.checkpoints,
       logger: this.parts.logger,
+      telemetry: this.parts.telemetry,
       headPosition: () => this.headPosition(),
       transaction: (work) => this.runTransaction((tx) => work({ tx: tx.session, db: tx.session.db, log: tx.log })),
     };
@@ -274,14 +283,17 @@ export class Store extends Session {
   async transaction<T>(fn: (tx: TransactionSession) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const maxAttempts = options.maxAttempts ?? 1;
     assertMaxAttempts(maxAttempts);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.runTransaction((tx) => fn(tx.session));
-      } catch (error) {
-        if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
-        await sleep(backoffDelay(attempt));
+    return this.parts.telemetry.span("meowmx.transaction", { "db.operation.name": "transaction" }, async (span) => {
+      for (let attempt = 1; ; attempt++) {
+        span?.setAttribute("meowmx.attempts", attempt);
+        try {
+          return await this.runTransaction((tx) => fn(tx.session));
+        } catch (error) {
+          if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
+          await sleep(backoffDelay(attempt));
+        }
       }
-    }
+    });
   }
 
   /** Runs `work` in one database transaction and tells subscribers once its events have committed. */
@@ -294,6 +306,7 @@ export class Store extends Session {
         log,
         snapshots,
         logger: this.parts.logger,
+        telemetry: this.parts.telemetry,
         atomically: (inner) => inner(log, snapshots),
       });
       return work({ log, snapshots, session });
@@ -316,6 +329,7 @@ export class Store extends Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopObservingLag();
     for (const follower of this.followers) follower();
     await Promise.all([...this.projections.values()].map((runner) => runner.stop()));
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));

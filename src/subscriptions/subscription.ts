@@ -5,10 +5,12 @@ import type { Kysely } from "kysely";
 import { InvalidArgumentError, SubscriptionError } from "../errors.js";
 import { needsNewTransaction, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
 import type { EventLog } from "../event-store/event-log.js";
+import { withEventMetadata } from "../event-store/event-metadata.js";
 import type { RecordedEvent } from "../event-store/events.js";
 import { decodePosition, positionBefore } from "../event-store/position.js";
 import type { Logger } from "../logger.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 import { CheckpointMovedError, type Checkpoints } from "./checkpoints.js";
 import type { ParkedEvent, SubscriptionStatus } from "./status.js";
 import { WakeSignal } from "./wake-signal.js";
@@ -74,6 +76,7 @@ export interface SubscriptionContext<Tx> {
   readonly db: Kysely<any>;
   readonly checkpoints: Checkpoints;
   readonly logger: Logger;
+  readonly telemetry: Telemetry;
   /** The position of the newest event readers can see, for `startFrom: "end"`. */
   headPosition(): Promise<string | undefined>;
   /** Runs `work` in one transaction; `tx` is what handlers get, `db` and `log` are bound to it. */
@@ -351,7 +354,7 @@ export class Subscription<Tx> {
         }
         // Handle what comes before a failing event on its own, then the failing event alone.
         if (failing >= 0) events = events.slice(0, Math.max(failing, 1));
-        await this.handleAll(events, tx);
+        await this.handleTraced(events, tx);
         try {
           await checkpoints.advance(db, name, partition, claim.position, events.at(-1)?.position ?? claim.position, this.owner, leaseMs);
         } catch (error) {
@@ -376,12 +379,31 @@ export class Subscription<Tx> {
     }
   }
 
+  /**
+   * {@link handleAll} in a span that continues the trace of the one event it handles, or links to
+   * the traces of all of them; and measured.
+   */
+  private handleTraced(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    const { telemetry } = this.context;
+    const traceparents = events.flatMap((event) => (typeof event.metadata.traceparent === "string" ? [event.metadata.traceparent] : []));
+    const attributes = { "meowmx.subscription": this.config.name, "meowmx.event_count": events.length };
+    return telemetry.span("meowmx.handle", attributes, async () => {
+      const started = performance.now();
+      try {
+        await this.handleAll(events, tx);
+      } finally {
+        telemetry.handled(this.config.name, (performance.now() - started) / 1000);
+      }
+    }, { traceparents });
+  }
+
   /** Runs the handler on each event in order; a failure names the event that caused it, when that is known. */
   private async handleAll(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
     for (const [index, event] of events.entries()) {
       if (this.eventTypes !== undefined && !this.eventTypes.has(event.type)) continue;
       try {
-        await this.config.handler(event, tx);
+        await withEventMetadata(causedBy(event), () => this.config.handler(event, tx));
       } catch (error) {
         // An aborted transaction before this event's handler ran is an earlier handler's doing.
         if (index > 0 && aborted(error)) throw this.unattributed(events, index, error);
@@ -456,7 +478,7 @@ export async function replayParked<Tx>(
       if (event === undefined || event.position !== parked.position) {
         throw new SubscriptionError(name, `parked event ${parked.position} is no longer in the log`, parked.position);
       }
-      await handler(event, tx);
+      await withEventMetadata(causedBy(event), () => handler(event, tx));
       return true;
     });
     if (handled) replayed++;
@@ -481,6 +503,12 @@ function withDefaults<Tx>(config: SubscriptionConfig<Tx>): Subscription<Tx>["con
     throw new InvalidArgumentError("eventTypes must be an array of event type names");
   }
   return merged;
+}
+
+/** What events appended while handling `event` carry: it caused them, and they share its correlation. */
+function causedBy(event: RecordedEvent): { causationId: string; correlationId: string } {
+  const correlationId = event.metadata.correlationId;
+  return { causationId: event.id, correlationId: typeof correlationId === "string" ? correlationId : event.id };
 }
 
 /** Whether `error` says that the transaction was already aborted by an earlier statement. */

@@ -27,7 +27,7 @@ it("exports from meowmx exactly what users call", () => {
       "SubscriptionError", "SubscriptionStatus", "TransactionOptions", "TransactionSession", "UpdateOptions", "UpdateResult",
       "ValidationIssue", "connect", "defineAggregate", "defineConfig", "defineProjection", "formatIssues",
       "isConcurrencyError", "isEventValidationError", "isInvalidEventError", "isMeowmxError", "isStreamNotFoundError",
-      "isSubscriptionError",
+      "isSubscriptionError", "withEventMetadata",
     ].sort(),
   );
 });

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { connect, withEventMetadata } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
+import { QUIET } from "../support/quiet-logger.js";
 
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, "../../src/cli/bin.ts");
@@ -95,6 +97,23 @@ export default defineConfig({
     expect(unknown.stderr.trim()).toBe("meowmx: no projection named nothing in the config file");
     const missing = await meowmx("--config", join(dir, "nope.ts"), "subscriptions");
     expect(missing.stderr).toMatch(/no config file at/);
+  });
+
+  it("prints a correlation's events as a tree of causes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "meowmx-cli-"));
+    dirs.push(dir);
+    const store = await connect({ dataDir: dir, logger: QUIET });
+    const [placed] = (await withEventMetadata({ correlationId: "req-1" }, () => store.append("order", "o-1", [{ type: "Placed", data: {} }]))).events;
+    await withEventMetadata({ correlationId: "req-1", causationId: placed!.id }, () => store.append("invoice", "i-1", [{ type: "Invoiced", data: {} }]));
+    await store.append("order", "o-2", [{ type: "Unrelated", data: {} }]);
+    await store.close();
+    const tree = await meowmx("--data-dir", dir, "trace", "req-1");
+    expect(tree.stdout).toMatch(/^order\/o-1@1 {2}Placed {2}\S+\n {2}invoice\/i-1@1 {2}Invoiced {2}\S+\n$/);
+    const json = (await meowmx("--data-dir", dir, "trace", "req-1", "--json")).stdout.trim().split("\n").map((line) => JSON.parse(line));
+    expect(json.map((e) => [e.type, e.depth])).toEqual([["Placed", 0], ["Invoiced", 1]]);
+    const none = await meowmx("--data-dir", dir, "trace", "req-2");
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim()).toBe("meowmx: no events with correlationId req-2");
   });
 
   it("ends bad arguments with one clear line and a non-zero code", async () => {
