@@ -18,6 +18,7 @@ export const DOCUMENTS = [
   "docs/operations.md",
   "docs/testing.md",
   "docs/observability.md",
+  "docs/schema-evolution.md",
 ];
 
 /** The code of a file's region, dedented. */

@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 
-const examples = ["quickstart/quickstart.ts", "orders/main.ts", "bank/main.ts", "workers/main.ts"];
+const examples = ["quickstart/quickstart.ts", "orders/main.ts", "bank/main.ts", "workers/main.ts", "schema-evolution/main.ts"];
 const where = process.env.MEOWMX_DATABASE_URL || process.env.DATABASE_URL ? "PostgreSQL" : "embedded PGlite";
 for (const example of examples) {
   const started = performance.now();

@@ -1,3 +1,4 @@
+import type { Aggregate } from "./aggregates/define-aggregate.js";
 import type { Projection } from "./projections/define-projection.js";
 import type { ConnectConfig } from "./store/connect.js";
 import type { TransactionSession } from "./store/store.js";
@@ -9,6 +10,8 @@ export interface MeowmxConfig {
   readonly connect?: ConnectConfig;
   /** Projections that `meowmx rebuild <name>` can rebuild. */
   readonly projections?: ReadonlyArray<Projection<any, any>>;
+  /** Aggregates whose stored events `meowmx check` reads through them. */
+  readonly aggregates?: ReadonlyArray<Aggregate<string, any, any>>;
   /** Subscriptions whose parked events `meowmx subscriptions replay-parked <name>` can replay. */
   readonly subscriptions?: ReadonlyArray<SubscriptionConfig<TransactionSession>>;
 }

@@ -62,6 +62,10 @@ export class EventValidationError extends MeowmxError {
   readonly aggregateId: string | undefined;
   readonly eventType: string;
   readonly version: number | undefined;
+  /** The schema version the event was stored in, when it was read from the log. */
+  readonly schemaVersion: number | undefined;
+  /** The upcast step that failed (1: from schema version 1 to 2), when one did. */
+  readonly step: number | undefined;
   readonly issues: ReadonlyArray<ValidationIssue>;
 
   constructor(details: {
@@ -69,15 +73,21 @@ export class EventValidationError extends MeowmxError {
     aggregateId?: string | undefined;
     eventType: string;
     version?: number | undefined;
+    schemaVersion?: number | undefined;
+    step?: number | undefined;
     issues: ReadonlyArray<ValidationIssue>;
   }) {
     const where = details.aggregateId === undefined ? details.aggregateType : `${details.aggregateType}/${details.aggregateId}`;
     const at = details.version === undefined ? "" : ` at version ${details.version}`;
-    super("EVENT_VALIDATION", `invalid ${details.eventType} event in ${where}${at}:\n${formatIssues(details.issues)}`);
+    const stored = details.schemaVersion === undefined ? "" : ` (stored at schema version ${details.schemaVersion})`;
+    const step = details.step === undefined ? "" : ` in upcast step ${details.step} (${details.step} -> ${details.step + 1})`;
+    super("EVENT_VALIDATION", `invalid ${details.eventType} event in ${where}${at}${stored}${step}:\n${formatIssues(details.issues)}`);
     this.aggregateType = details.aggregateType;
     this.aggregateId = details.aggregateId;
     this.eventType = details.eventType;
     this.version = details.version;
+    this.schemaVersion = details.schemaVersion;
+    this.step = details.step;
     this.issues = details.issues;
   }
 }

@@ -41,6 +41,9 @@ export type { EmbeddedDatabase } from "./database/embedded-connection.js";
 export type { Session } from "./store/session.js";
 export type { Store, TransactionOptions, TransactionSession } from "./store/store.js";
 export { defineAggregate } from "./aggregates/define-aggregate.js";
+export { CHECK_PROGRESS_EVERY, MAX_REPORTED_FAILURES } from "./aggregates/check-events.js";
+export type { EventCheckFailure, EventCheckProgress, EventCheckReport } from "./aggregates/check-events.js";
+export type { CurrentEvent, UpcastConfig, UpcastEntry, Upcasters } from "./aggregates/upcast.js";
 export type {
   Aggregate,
   AggregateConfig,

@@ -4,10 +4,11 @@ import { z } from "zod";
 import { EventValidationError, InvalidArgumentError, type ValidationIssue } from "../errors.js";
 import type { NewEvent, RecordedEvent } from "../event-store/events.js";
 import { assertJson, type JsonObject } from "../json.js";
+import type { EventSchemas } from "./event-schemas.js";
 import { foldWithImmer } from "./fold.js";
+import { type UpcastConfig, Upcasters } from "./upcast.js";
 
-/** Event schemas of an aggregate, by event type. */
-export type EventSchemas = Record<string, z.ZodType>;
+export type { EventSchemas } from "./event-schemas.js";
 
 /** The recorded events of an aggregate: a union over its event types, with parsed data. */
 export type AggregateEvent<E extends EventSchemas> = {
@@ -29,8 +30,8 @@ export type EventBuilders<E extends EventSchemas> = {
   [K in keyof E & string]: (data: z.input<E[K]>, metadata?: JsonObject) => NewEvent<K, z.output<E[K]>>;
 };
 
-/** What {@link defineAggregate} takes. */
-export interface AggregateConfig<T extends string, E extends EventSchemas, S> {
+/** What {@link defineAggregate} takes; `U` is inferred from `upcast`. */
+export interface AggregateConfig<T extends string, E extends EventSchemas, S, U = {}> {
   /** The category of its streams, e.g. "order". */
   readonly type: T;
   /** A zod schema per event type: the single source of the events' types. */
@@ -45,6 +46,13 @@ export interface AggregateConfig<T extends string, E extends EventSchemas, S> {
   readonly snapshotVersion?: number;
   /** Skip stored events of types the definition does not know, instead of failing the load. Default false. */
   readonly ignoreUnknownEvents?: boolean;
+  /**
+   * How data stored in older shapes becomes current: per current event type, steps oldest first,
+   * each `{ from: schema of the stored shape, up: (old) => next shape }` (the type's schema version
+   * is 1 + its number of steps); per retired event type, one `{ from, up: (old) => ({ type, data }) }`
+   * that returns a current event.
+   */
+  readonly upcast?: UpcastConfig<E, U>;
 }
 
 /** A typed aggregate: event schemas, an initial state and pure reducers. Made by {@link defineAggregate}. */
@@ -58,9 +66,11 @@ export interface Aggregate<T extends string = string, E extends EventSchemas = E
   readonly events: EventBuilders<E>;
   readonly snapshotEvery: number | undefined;
   readonly ignoreUnknownEvents: boolean;
+  /** The steps that lift stored data to the current shapes, and each type's current schema version. */
+  readonly upcasters: Upcasters;
   /**
-   * A digest of everything a snapshot's meaning depends on: the schemas, the initial state, the
-   * reducers' source and `snapshotVersion`. A snapshot made under another key is never used. Empty
+   * A digest of everything a snapshot's meaning depends on: the schemas, the upcasters, the initial
+   * state, the reducers' source and `snapshotVersion`. A snapshot made under another key is never used. Empty
    * for an aggregate that keeps no snapshots (whose state then need not be JSON).
    */
   readonly snapshotKey: string;
@@ -74,7 +84,10 @@ export interface Aggregate<T extends string = string, E extends EventSchemas = E
   evolve(state: S, event: AggregateEvent<E>): S;
   /** A pure fold of `events`, from `state` (default the initial state). */
   fold(events: Iterable<AggregateEvent<E>>, state?: S): S;
-  /** Validates a stored event against its schema and returns it with parsed data. */
+  /**
+   * Lifts a stored event's data to the current shape (upcasting), validates it against its schema
+   * and returns it with parsed data; undefined for an unknown type when told to ignore those.
+   */
   parseEvent(event: RecordedEvent): AggregateEvent<E> | undefined;
   /** Validates a new event against its schema and returns it with parsed data. */
   parseNewEvent(event: NewEvent<string, unknown>): AggregateNewEvent<E>;
@@ -120,8 +133,8 @@ const validated = new WeakSet<object>();
  * type OrderState = StateOf<typeof Order>;
  * ```
  */
-export function defineAggregate<const T extends string, E extends EventSchemas, S>(
-  config: AggregateConfig<T, E, S>,
+export function defineAggregate<const T extends string, E extends EventSchemas, S, const U = {}>(
+  config: AggregateConfig<T, E, S, U>,
 ): Aggregate<T, E, S> {
   const { type, events: schemas, evolve: reducers } = config;
   if (typeof type !== "string" || type.length === 0) throw new InvalidArgumentError("an aggregate needs a non-empty type");
@@ -143,6 +156,7 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
     }
   }
 
+  const upcasters = new Upcasters(type, schemas, config.upcast);
   const initialState = freeze(structuredClone(config.initialState), true);
   const ignoreUnknownEvents = config.ignoreUnknownEvents ?? false;
 
@@ -169,11 +183,17 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
     return result.data;
   };
 
+  // Appends store the current version of each type; version 1 is the column's default, left unsaid.
+  const schemaVersionOf = (eventType: string) => {
+    const version = upcasters.currentVersion(eventType);
+    return version === 1 ? {} : { schemaVersion: version };
+  };
+
   const builders = Object.fromEntries(
     eventTypes.map((eventType) => [
       eventType,
       (data: unknown, metadata?: JsonObject) => {
-        const event = { type: eventType, data: parse(eventType, data, {}), ...(metadata === undefined ? {} : { metadata }) };
+        const event = { type: eventType, data: parse(eventType, data, {}), ...(metadata === undefined ? {} : { metadata }), ...schemaVersionOf(eventType) };
         validated.add(event);
         return event;
       },
@@ -188,18 +208,32 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
     events: builders,
     snapshotEvery,
     ignoreUnknownEvents,
-    snapshotKey: snapshotEvery === undefined ? "" : snapshotKeyOf(config),
+    upcasters,
+    snapshotKey: snapshotEvery === undefined ? "" : snapshotKeyOf(config, upcasters),
     readsRecordedEvents: Object.values<(...args: never[]) => unknown>(reducers).some((reducer) => reducer.length >= 3),
     evolve: (state, event) => foldWithImmer(state, [event], step),
     fold: (events, state = initialState) => foldWithImmer(state, Array.isArray(events) ? events : [...events], step),
     parseEvent(event) {
-      if (ignoreUnknownEvents && !(event.type in schemas)) return undefined;
-      const data = parse(event.type, event.data, { aggregateId: event.aggregateId, version: event.version });
-      return { ...event, data } as AggregateEvent<E>;
+      const where = { aggregateId: event.aggregateId, version: event.version };
+      const schemaVersion = event.schemaVersion ?? 1;
+      if (schemaVersion === 1 && !upcasters.isRetired(event.type) && upcasters.currentVersion(event.type) === 1) {
+        // The common case: stored in the current shape, nothing to lift.
+        if (ignoreUnknownEvents && !(event.type in schemas)) return undefined;
+        return { ...event, data: parse(event.type, event.data, where) } as AggregateEvent<E>;
+      }
+      if (ignoreUnknownEvents && !(event.type in schemas) && !upcasters.isRetired(event.type)) return undefined;
+      const lifted = upcasters.lift(event.type, schemaVersion, event.data, { aggregateType: type, ...where });
+      try {
+        return { ...event, type: lifted.type, data: parse(lifted.type, lifted.data, where) } as AggregateEvent<E>;
+      } catch (error) {
+        // Name the stored version: the steps ran, and their result does not fit the current schema.
+        if (!(error instanceof EventValidationError)) throw error;
+        throw new EventValidationError({ aggregateType: type, ...where, eventType: event.type, schemaVersion, issues: error.issues });
+      }
     },
     parseNewEvent(event) {
       if (validated.has(event) && event.type in schemas) return event as AggregateNewEvent<E>;
-      const parsed = { ...event, data: parse(event.type, event.data, {}) };
+      const parsed = { ...event, data: parse(event.type, event.data, {}), ...schemaVersionOf(event.type) };
       validated.add(parsed);
       return parsed as AggregateNewEvent<E>;
     },
@@ -210,12 +244,15 @@ function toIssues(error: z.ZodError): ValidationIssue[] {
   return error.issues.map((issue) => ({ path: issue.path, code: issue.code, message: issue.message }));
 }
 
-function snapshotKeyOf(config: {
-  snapshotVersion?: number;
-  events: EventSchemas;
-  initialState: unknown;
-  evolve: Record<string, unknown>;
-}): string {
+function snapshotKeyOf(
+  config: {
+    snapshotVersion?: number;
+    events: EventSchemas;
+    initialState: unknown;
+    evolve: Record<string, unknown>;
+  },
+  upcasters: Upcasters,
+): string {
   const describe = (schema: z.ZodType): unknown => {
     try {
       return z.toJSONSchema(schema, { unrepresentable: "any", cycles: "ref" });
@@ -226,6 +263,7 @@ function snapshotKeyOf(config: {
   const shape = {
     snapshotVersion: config.snapshotVersion ?? 0,
     events: Object.entries(config.events).map(([name, schema]) => [name, describe(schema)]),
+    upcast: upcasters.describe(describe),
     initialState: config.initialState,
     reducers: Object.entries(config.evolve).map(([name, reducer]) => [name, String(reducer)]),
   };

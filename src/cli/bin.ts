@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { registerCheck } from "./commands/check.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerEvents } from "./commands/events.js";
 import { registerMigrate } from "./commands/migrate.js";
@@ -19,7 +20,7 @@ const program = new Command("meowmx")
   .exitOverride();
 
 const global = (): DatabaseOptions => program.opts<DatabaseOptions>();
-for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerTrace, registerDemo]) {
+for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerCheck, registerTrace, registerDemo]) {
   register(program, global);
 }
 

@@ -235,7 +235,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
       ? await log.load(type, aggregateId, { fromVersion: from.version + 1 })
       : // No reducer takes the recorded event: what it would carry beyond these fields goes unread.
         (await log.loadData(type, aggregateId, from.version + 1)).map(
-          (row) => ({ aggregateType: type, aggregateId, version: row.version, type: row.type, data: row.data }) as unknown as RecordedEvent,
+          (row) => ({ aggregateType: type, aggregateId, version: row.version, type: row.type, data: row.data, schemaVersion: row.schemaVersion }) as unknown as RecordedEvent,
         );
     if (stored.length === 0) return from;
     const parsed = stored.flatMap((event: RecordedEvent) => this.aggregate.parseEvent(event) ?? []);

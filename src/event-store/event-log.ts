@@ -61,7 +61,7 @@ export type EventLogScope =
 export const MAX_APPEND_ATTEMPTS = 100;
 
 /** The part of a stored event that folding needs. */
-export type EventData = Pick<RecordedEvent, "version" | "type" | "data">;
+export type EventData = Pick<RecordedEvent, "version" | "type" | "data" | "schemaVersion">;
 
 interface EventRow {
   event_id: string;
@@ -74,6 +74,7 @@ interface EventRow {
   tx_id: string;
   seq: string;
   created_ms: number;
+  schema_version: number;
 }
 
 /** What the append statement settled to, and whether it stored the events now or found them stored. */
@@ -113,12 +114,13 @@ function appendStatements({ schema, aggregateIdType }: EventLogConfig) {
   const events = `${quoteIdentifier(schema)}.events`;
   const stream = `aggregate_type = $1 and aggregate_id = $2::${idType}`;
   const input = "jsonb_array_elements($3::jsonb) with ordinality as x(value, n)";
-  const columns = "(aggregate_type, aggregate_id, version, type, data, metadata, event_id)";
+  const columns = "(aggregate_type, aggregate_id, version, type, data, metadata, event_id, schema_version)";
+  const schemaVersion = "coalesce((x.value ->> 'schemaVersion')::int, 1)";
   return {
     newStream: markPrepared(`
       with inserted as (
         insert into ${events} ${columns}
-        select $1, $2::${idType}, x.n, x.value ->> 'type', x.value -> 'data', x.value -> 'metadata', (x.value ->> 'id')::uuid
+        select $1, $2::${idType}, x.n, x.value ->> 'type', x.value -> 'data', x.value -> 'metadata', (x.value ->> 'id')::uuid, ${schemaVersion}
         from ${input}
         order by x.n
         ${RETURNING}
@@ -127,7 +129,7 @@ function appendStatements({ schema, aggregateIdType }: EventLogConfig) {
     append: markPrepared(`
       with input as (
         select x.value ->> 'type' as type, x.value -> 'data' as data, x.value -> 'metadata' as metadata,
-               (x.value ->> 'id')::uuid as event_id, x.n::int as n
+               (x.value ->> 'id')::uuid as event_id, ${schemaVersion} as schema_version, x.n::int as n
         from ${input}
       ), head as (
         select coalesce(last.version, 0) as version, coalesce(last.transaction_id <= pg_current_xact_id(), true) as in_order,
@@ -139,7 +141,7 @@ function appendStatements({ schema, aggregateIdType }: EventLogConfig) {
         ) as last on true
       ), inserted as (
         insert into ${events} ${columns}
-        select $1, $2::${idType}, head.version + input.n, input.type, input.data, input.metadata, input.event_id
+        select $1, $2::${idType}, head.version + input.n, input.type, input.data, input.metadata, input.event_id, input.schema_version
         from head, input
         where ($4::int is null or head.version = $4::int or ($4::int = -1 and head.version > 0)) and head.duplicates = 0 and head.in_order
         order by input.n
@@ -169,7 +171,7 @@ type AppendRow = { head: number; in_order: boolean; duplicates: number } & { [K 
 // "order by sequence" sort the text, putting 10 before 9.
 const EVENT_COLUMNS = sql.raw(
   `event_id::text, aggregate_type, aggregate_id::text, version, type, data, metadata, transaction_id::text as tx_id,
-   sequence::text as seq, date_part('epoch', created_at) * 1000 as created_ms`,
+   sequence::text as seq, date_part('epoch', created_at) * 1000 as created_ms, schema_version`,
 );
 
 /**
@@ -304,7 +306,7 @@ export class EventLog {
     assertAggregateId(aggregateId, this.config.aggregateIdType.declared);
     const { rows } = await this.withTypedIds(() =>
       sql<EventData>`${PREPARED}
-        select version, type, data from ${this.events}
+        select version, type, data, schema_version as "schemaVersion" from ${this.events}
         where ${this.isStream(aggregateType, aggregateId)} and version >= ${fromVersion}
         order by version`.execute(this.db),
     );
@@ -593,6 +595,7 @@ function stored(aggregateType: string, prepared: PreparedEvents, row: InsertedRo
       metadata: prepared.metadata[index]!,
       position: positionOf(row.tx_id, sequences[index]!),
       createdAt: new Date(row.created_at.getTime()),
+      schemaVersion: event.schemaVersion ?? 1,
     }),
   );
   return { result: { version: events.at(-1)!.version, events }, fresh: true };
@@ -609,5 +612,6 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     metadata: row.metadata,
     position: positionOf(row.tx_id, row.seq),
     createdAt: new Date(row.created_ms),
+    schemaVersion: row.schema_version,
   };
 }

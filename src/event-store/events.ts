@@ -9,6 +9,8 @@ export interface NewEvent<T extends string = string, D = JsonValue> {
   readonly data: D;
   readonly metadata?: JsonObject;
   readonly id?: string;
+  /** The version of its type's schema the data is written in; default 1. Set by aggregates' builders. */
+  readonly schemaVersion?: number;
 }
 
 /** An event as stored in the log. */
@@ -27,6 +29,8 @@ export interface RecordedEvent<T = string, D = unknown> {
   /** Opaque cursor in global commit order; pass it as `after` to read what follows. */
   readonly position: string;
   readonly createdAt: Date;
+  /** The version of its type's schema the data was written in (1 for events written before versions existed). */
+  readonly schemaVersion: number;
 }
 
 /** What an append settles to: the stream's new version and the events as stored. */

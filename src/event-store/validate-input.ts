@@ -21,6 +21,9 @@ export interface PreparedEvents {
   readonly metadata: ReadonlyArray<Record<string, unknown>>;
 }
 
+/** The highest schema version an event can be stored in (the column is a PostgreSQL integer). */
+const MAX_SCHEMA_VERSION = 2_147_483_647;
+
 /** Checks an aggregate type or event type: a non-empty, well-formed string of at most {@link MAX_TYPE_LENGTH}. */
 export function assertTypeString(value: unknown, what: string): asserts value is string {
   if (typeof value !== "string" || value.length === 0) {
@@ -72,7 +75,7 @@ export function prepareEvents(events: ReadonlyArray<NewEvent<string, unknown>>, 
   if (!Array.isArray(events)) throw new InvalidEventError(`events must be an array, got ${describe(events)}`);
   const ids: string[] = [];
   const given = new Set<string>();
-  const rows: Array<{ type: string; data: unknown; metadata: Record<string, unknown>; id: string }> = [];
+  const rows: Array<{ type: string; data: unknown; metadata: Record<string, unknown>; id: string; schemaVersion?: number }> = [];
   events.forEach((event: NewEvent<string, unknown>, index) => {
     const where = `event ${index}`;
     if (typeof event !== "object" || event === null) throw new InvalidEventError(`${where} is not an object`);
@@ -97,8 +100,12 @@ export function prepareEvents(events: ReadonlyArray<NewEvent<string, unknown>>, 
       if (given.has(id)) throw new InvalidEventError(`${where} (${event.type}) repeats the id ${id} within one append`);
       given.add(id);
     }
+    const schemaVersion = event.schemaVersion;
+    if (schemaVersion !== undefined && !(Number.isSafeInteger(schemaVersion) && schemaVersion >= 1 && schemaVersion <= MAX_SCHEMA_VERSION)) {
+      throw new InvalidEventError(`${where} (${event.type}) schemaVersion must be a whole number from 1 to ${MAX_SCHEMA_VERSION}, got ${describe(schemaVersion)}`);
+    }
     ids.push(id);
-    rows.push({ type: event.type, data: event.data, metadata: stored, id });
+    rows.push({ type: event.type, data: event.data, metadata: stored, id, ...(schemaVersion === undefined || schemaVersion === 1 ? {} : { schemaVersion }) });
   });
   return { json: JSON.stringify(rows), ids, idsGiven: given.size > 0, events, metadata: rows.map((row) => row.metadata) };
 }

@@ -110,4 +110,11 @@ export const MIGRATIONS: ReadonlyArray<MeowmxMigration> = [
       `create index events_correlation_idx on ${quoteIdentifier(schema)}.events ((metadata ->> 'correlationId')) where metadata ? 'correlationId'`,
     ],
   },
+  {
+    name: "0005_schema_versions",
+    // Which version of its type's schema each event's data is in; what was stored before is version 1.
+    // A constant default: the column is added without rewriting the table, and older code that
+    // leaves it out of its inserts keeps working.
+    statements: ({ schema }) => [`alter table ${quoteIdentifier(schema)}.events add column schema_version integer not null default 1 check (schema_version > 0)`],
+  },
 ];

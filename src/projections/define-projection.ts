@@ -114,8 +114,11 @@ export function defineProjection<const As extends ReadonlyArray<AnyAggregate>, S
     initialState,
     version: config.version ?? 0,
     parse(event) {
-      if (reducerFor(event) === undefined) return undefined;
-      return byType.get(event.aggregateType)!.parseEvent(event) as ProjectionEvent<As> | undefined;
+      const aggregate = byType.get(event.aggregateType);
+      // A retired type becomes a current one when lifted: only then is its reducer known.
+      if (aggregate === undefined || (reducerFor(event) === undefined && !aggregate.upcasters.isRetired(event.type))) return undefined;
+      const parsed = aggregate.parseEvent(event) as ProjectionEvent<As> | undefined;
+      return parsed === undefined || reducerFor(parsed) === undefined ? undefined : parsed;
     },
     keyOf(event) {
       const key = keyOf(event);

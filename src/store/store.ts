@@ -19,6 +19,8 @@ import { decodePosition } from "../event-store/position.js";
 import type { Projection } from "../projections/define-projection.js";
 import { inlineProjectionsHook } from "../projections/inline-projections.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
+import { checkEvents, definitionsByType, type EventCheckProgress, type EventCheckReport } from "../aggregates/check-events.js";
+import type { Aggregate } from "../aggregates/define-aggregate.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import { ProjectionStates } from "../projections/projection-states.js";
 
@@ -200,6 +202,27 @@ export class Store extends Session {
     });
     this.projections.set(projection.name, runner);
     return runner;
+  }
+
+  /**
+   * Reads every event of the definitions' categories through its definition, as loads will (lifted
+   * by the upcasters, then validated), in constant memory; run it before deploying new definitions.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * import { Order } from "./order.js";
+   * const store = await connect();
+   * const report = await store.checkEvents([Order]);
+   * if (report.failed > 0) console.log(report.failures[0]?.message);
+   * ```
+   */
+  checkEvents(
+    aggregates: ReadonlyArray<Aggregate<string, any, any>>,
+    options: { onProgress?: (progress: EventCheckProgress) => void } = {},
+  ): Promise<EventCheckReport> {
+    const aggregateTypes = [...definitionsByType(aggregates).keys()];
+    return checkEvents(aggregates, this.readAll({ aggregateTypes }), options.onProgress);
   }
 
   /** Every subscription's checkpoint, lag, owner and last error, per partition (or one subscription's). */

@@ -109,6 +109,7 @@ export function syntheticEvent(aggregateType: string, aggregateId: string, versi
     metadata: {},
     position: syntheticPosition(version),
     createdAt: new Date(0),
+    schemaVersion: 1,
   };
 }
 

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import type { Aggregate, AggregateEvent, EventSchemas } from "../aggregates/define-aggregate.js";
 import { assertJson } from "../json.js";
 import { type ArbitraryOptions, arbitraryEvents } from "./arbitraries.js";
+import { checkUpcasters } from "./check-upcasters.js";
 
 /** Options of {@link checkAggregate}. */
 export interface CheckAggregateOptions extends ArbitraryOptions {
@@ -20,7 +21,8 @@ export interface CheckAggregateOptions extends ArbitraryOptions {
  * Checks the laws every aggregate must keep, with fast-check, and throws with a shrunk counterexample
  * when one fails: evolve is deterministic and never mutates its input, accepts every schema-valid
  * event in every reachable state (unless `mayThrow` names its type), every reachable state survives a
- * JSON round trip (so snapshots are safe), and folding a history equals folding its two halves in turn.
+ * JSON round trip (so snapshots are safe), and folding a history equals folding its two halves in turn;
+ * with upcasters, {@link checkUpcasters} too.
  *
  * @example
  * ```ts
@@ -90,4 +92,5 @@ export function checkAggregate<T extends string, E extends EventSchemas, S>(aggr
     const inTurn = aggregate.fold(applied.slice(half), aggregate.fold(applied.slice(0, half)));
     if (!isDeepStrictEqual(inTurn, states.at(-1))) throw new Error(`folding ${half} then ${applied.length - half} events differs from folding all at once`);
   });
+  if (aggregate.upcasters.any) checkUpcasters(aggregate, { ...parameters, ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }) });
 }

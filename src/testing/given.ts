@@ -42,9 +42,10 @@ export interface Given<S, N> {
  */
 export function given<T extends string, E extends EventSchemas, S>(
   aggregate: Aggregate<T, E, S>,
-  events: ReadonlyArray<AggregateNewEvent<E> | AggregateEvent<E>> = [],
+  events: ReadonlyArray<AggregateNewEvent<E> | RecordedEvent> = [],
 ): Given<S, AggregateNewEvent<E>> {
-  const history = events.map((event, i) => recordedFrom(aggregate, event, i + 1));
+  // Recorded events given as history are read as a repository reads them: lifted to the current shapes.
+  const history = events.flatMap((event, i) => recordedFrom(aggregate, event, i + 1) ?? []);
   const state = aggregate.fold(history);
   return {
     when(command) {
@@ -77,7 +78,7 @@ export function given<T extends string, E extends EventSchemas, S>(
           }),
         thenState: (expected) =>
           check((outcome) => {
-            const actual = produced(outcome).map((event, i) => recordedFrom(aggregate, event, history.length + i + 1));
+            const actual = produced(outcome).map((event, i) => recordedFrom(aggregate, event, history.length + i + 1)!);
             deepStrictEqual(aggregate.fold(actual, state), expected, "the state after the command is not the expected one");
           }),
         thenNothing: () =>
@@ -102,10 +103,15 @@ function settled<N>(returned: CommandResult<N>): { events: N[] } {
   return { events: eventsOf(returned) };
 }
 
-function recordedFrom<E extends EventSchemas>(aggregate: Aggregate<string, E, any>, event: AggregateNewEvent<E> | AggregateEvent<E>, version: number): AggregateEvent<E> {
-  if ("position" in event) return event;
+function recordedFrom<E extends EventSchemas>(
+  aggregate: Aggregate<string, E, any>,
+  event: AggregateNewEvent<E> | AggregateEvent<E> | RecordedEvent,
+  version: number,
+): AggregateEvent<E> | undefined {
+  if ("position" in event) return aggregate.parseEvent(event);
   const parsed = aggregate.parseNewEvent(event);
-  return { ...syntheticEvent(aggregate.type, "given", version, parsed.type, parsed.data), metadata: parsed.metadata ?? {} } as RecordedEvent as AggregateEvent<E>;
+  const synthetic = syntheticEvent(aggregate.type, "given", version, parsed.type, parsed.data);
+  return { ...synthetic, metadata: parsed.metadata ?? {}, schemaVersion: parsed.schemaVersion ?? 1 } as RecordedEvent as AggregateEvent<E>;
 }
 
 /** The parts of an event a specification compares: type and data, and metadata when expected names it. */

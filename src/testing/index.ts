@@ -5,6 +5,8 @@ export type { ArbitraryEventsOptions, ArbitraryOptions } from "./arbitraries.js"
 export { checkAggregate } from "./check-aggregate.js";
 export type { CheckAggregateOptions } from "./check-aggregate.js";
 export { checkProjection } from "./check-projection.js";
+export type { CheckUpcastersOptions } from "./check-upcasters.js";
+export { checkUpcasters } from "./check-upcasters.js";
 export type { CheckProjectionOptions } from "./check-projection.js";
 export { given } from "./given.js";
 export type { ErrorMatcher, Given, Outcome } from "./given.js";

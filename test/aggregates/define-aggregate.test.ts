@@ -17,6 +17,7 @@ function recorded<T extends string, D>(type: T, data: D, version = ++sequence): 
     metadata: {},
     position: "",
     createdAt: new Date(0),
+    schemaVersion: 1,
   };
 }
 

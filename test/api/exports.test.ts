@@ -15,7 +15,8 @@ function exportsOf(entry: string): string[] {
 it("exports from meowmx exactly what users call", () => {
   expect(exportsOf("index.ts")).toEqual(
     [
-      "Aggregate", "AggregateConfig", "AggregateEvent", "AggregateNewEvent", "AnyAggregate", "AppendOptions", "AppendResult",
+      "Aggregate", "AggregateConfig", "CHECK_PROGRESS_EVERY", "CurrentEvent", "EventCheckFailure", "EventCheckProgress", "EventCheckReport",
+      "MAX_REPORTED_FAILURES", "UpcastConfig", "UpcastEntry", "Upcasters", "AggregateEvent", "AggregateNewEvent", "AnyAggregate", "AppendOptions", "AppendResult",
       "CONSOLE_LOGGER", "Command", "CommandResult", "ConcurrencyError", "ConnectConfig", "DEFAULT_AGGREGATE_ID_TYPE",
       "DEFAULT_MAX_ATTEMPTS", "DEFAULT_READ_LIMIT", "DEFAULT_SCHEMA", "EmbeddedDatabase", "EventBuilders", "EventOf", "EventSchemas",
       "EventValidationError", "ExpectedVersion", "HeldBackBy", "InvalidArgumentError", "InvalidEventError", "JsonObject",
@@ -35,7 +36,7 @@ it("exports from meowmx exactly what users call", () => {
 it("exports from meowmx/testing exactly what tests call", () => {
   expect(exportsOf("testing/index.ts")).toEqual(
     [
-      "ArbitraryEventsOptions", "ArbitraryOptions", "CheckAggregateOptions", "CheckProjectionOptions", "ErrorMatcher", "Given",
+      "ArbitraryEventsOptions", "ArbitraryOptions", "CheckAggregateOptions", "CheckProjectionOptions", "CheckUpcastersOptions", "checkUpcasters", "ErrorMatcher", "Given",
       "MAX_REJECTIONS_IN_A_ROW", "Outcome", "UnsupportedSchemaError", "arbitraryEvent", "arbitraryEventData", "arbitraryEvents",
       "checkAggregate", "checkProjection", "given",
     ].sort(),

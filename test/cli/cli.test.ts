@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { connect, withEventMetadata } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
+import { OrderV1, OrderV3 } from "../support/order-versions.js";
 import { QUIET } from "../support/quiet-logger.js";
 
 const run = promisify(execFile);
@@ -114,6 +115,37 @@ export default defineConfig({
     const none = await meowmx("--data-dir", dir, "trace", "req-2");
     expect(none.code).toBe(1);
     expect(none.stderr.trim()).toBe("meowmx: no events with correlationId req-2");
+  });
+
+  it("checks every stored event against the config file's aggregates, exiting 1 when any cannot be read", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "meowmx-cli-"));
+    dirs.push(dir);
+    const configFile = join(dir, "meowmx.config.ts");
+    await writeFile(
+      configFile,
+      `import { defineConfig } from ${JSON.stringify(join(import.meta.dirname, "../../src/index.ts"))};
+import { OrderV3 } from ${JSON.stringify(join(import.meta.dirname, "../support/order-versions.ts"))};
+export default defineConfig({ connect: { dataDir: ${JSON.stringify(join(dir, "data"))} }, aggregates: [OrderV3] });
+`,
+    );
+    const store = await connect({ dataDir: join(dir, "data"), logger: QUIET });
+    await store.repository(OrderV1).create("o-1", () => OrderV1.events.OrderCreated({ customer: "c-1" }));
+    await store.repository(OrderV3).create("o-2", () => OrderV3.events.OrderCreated({ customerId: "c-2", total: 1, currency: "EUR" }));
+    await store.close();
+    const clean = await meowmx("--config", configFile, "check");
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(/^order\/OrderCreated@1 {2}1\norder\/OrderCreated@3 {2}1\n\nchecked 2 events: all readable\n$/);
+    expect(clean.stderr).toMatch(/\[#{30}\] 2\/2 events/);
+    const broken = await connect({ dataDir: join(dir, "data"), logger: QUIET });
+    await broken.append("order", "o-3", [{ type: "OrderCreated", data: { client: "c-3" } }]);
+    await broken.close();
+    const failing = await meowmx("--config", configFile, "check");
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/FAILED at \S+: invalid OrderCreated event in order\/o-3 at version 1 \(stored at schema version 1\) in upcast step 1/);
+    expect(failing.stdout).toMatch(/checked 3 events: 1 cannot be read/);
+    const json = await meowmx("--config", configFile, "check", "--json");
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ checked: 3, failed: 1, failures: [{ aggregateId: "o-3" }] });
   });
 
   it("ends bad arguments with one clear line and a non-zero code", async () => {

@@ -13,6 +13,7 @@ const recorded = (aggregateType: string, aggregateId: string, type: string, data
   metadata: {},
   position: "",
   createdAt: new Date(0),
+  schemaVersion: 1,
 });
 
 describe("defineProjection", () => {
