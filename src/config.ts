@@ -13,7 +13,7 @@ export interface MeowmxConfig {
   /** Aggregates whose stored events `meowmx check` reads through them. */
   readonly aggregates?: ReadonlyArray<Aggregate<string, any, any>>;
   /** Subscriptions whose parked events `meowmx subscriptions replay-parked <name>` can replay. */
-  readonly subscriptions?: ReadonlyArray<SubscriptionConfig<TransactionSession>>;
+  readonly subscriptions?: ReadonlyArray<SubscriptionConfig<TransactionSession, any>>;
 }
 
 /**

@@ -61,7 +61,14 @@ export { DEFAULT_MAX_ATTEMPTS } from "./command-handling/repository.js";
 export type { Loaded, Repository, UpdateOptions, UpdateResult } from "./command-handling/repository.js";
 export type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./subscriptions/status.js";
 export { SUBSCRIPTION_DEFAULTS } from "./subscriptions/subscription.js";
-export type { Subscription, SubscriptionConfig } from "./subscriptions/subscription.js";
+export type {
+  SubscribedEvent,
+  Subscription,
+  SubscriptionConfig,
+  SubscriptionHandling,
+  SubscriptionOptions,
+  SubscriptionSource,
+} from "./subscriptions/subscription.js";
 export { defineProjection } from "./projections/define-projection.js";
 export type {
   AnyAggregate,

@@ -16,22 +16,39 @@ export async function createOrdersTable(db: Kysely<any>, table = "orders"): Prom
     .execute();
 }
 
+// #region batch
 /**
- * Keeps the `orders` table up to date: for each order event, load the order through the
- * transaction and upsert its row. The row and the checkpoint commit together, exactly once.
+ * Keeps the `orders` table up to date: for each batch of order events (typed by the Order
+ * definition), load each order they touch through the transaction and upsert its row, all in one
+ * statement. The rows and the checkpoint commit together, exactly once.
  */
 export function startOrdersReadModel(store: Store, table = "orders") {
   return store.subscribe({
     name: "orders-table",
-    aggregateTypes: [Order.type],
-    handler: async (event, tx) => {
-      const { state, version } = await tx.repository(Order).load(event.aggregateId);
-      const row = { id: event.aggregateId, customer_id: state.customerId, status: state.status, items: state.items, total: state.total, version };
+    from: [Order],
+    handleBatch: async (events, tx) => {
+      const ids = [...new Set(events.map((event) => event.aggregateId))];
+      const orders = tx.repository(Order);
+      const rows = await Promise.all(
+        ids.map(async (id) => {
+          const { state, version } = await orders.load(id);
+          return { id, customer_id: state.customerId, status: state.status, items: state.items, total: state.total, version };
+        }),
+      );
       await tx.db
         .insertInto(table)
-        .values(row)
-        .onConflict((conflict) => conflict.column("id").doUpdateSet(row))
+        .values(rows)
+        .onConflict((conflict) =>
+          conflict.column("id").doUpdateSet((eb) => ({
+            customer_id: eb.ref("excluded.customer_id"),
+            status: eb.ref("excluded.status"),
+            items: eb.ref("excluded.items"),
+            total: eb.ref("excluded.total"),
+            version: eb.ref("excluded.version"),
+          })),
+        )
         .execute();
     },
   });
 }
+// #endregion batch

@@ -5,7 +5,7 @@ import type { RecordedEvent } from "../event-store/events.js";
 import type { Logger } from "../logger.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import type { Checkpoints } from "../subscriptions/checkpoints.js";
-import type { Subscription, SubscriptionConfig } from "../subscriptions/subscription.js";
+import type { Subscription, SubscriptionConfig, SubscriptionOptions } from "../subscriptions/subscription.js";
 import type { Projection } from "./define-projection.js";
 import { foldChanges } from "./fold-changes.js";
 import type { ProjectionStates, StateChange } from "./projection-states.js";
@@ -29,7 +29,7 @@ export interface RebuildResult {
 export const PROGRESS_EVERY = 1000;
 
 /** Options of a projection's worker (what `subscribe` takes, less the name and handler). */
-export type ProjectionWorkerOptions = Omit<SubscriptionConfig<unknown>, "name" | "handler" | "aggregateTypes" | "partitions" | "startFrom" | "eventTypes">;
+export type ProjectionWorkerOptions = Omit<SubscriptionOptions, "name" | "partitions" | "startFrom" | "eventTypes">;
 
 /** What a projection runner needs from its store. */
 export interface ProjectionContext<Tx extends { db: Kysely<any> }> {

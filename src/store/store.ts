@@ -16,7 +16,7 @@ import { Session } from "./session.js";
 import type { ReadAllOptions, RecordedEvent } from "../event-store/events.js";
 import { WakeSignal } from "../subscriptions/wake-signal.js";
 import { decodePosition } from "../event-store/position.js";
-import type { Projection } from "../projections/define-projection.js";
+import type { AnyAggregate, Projection } from "../projections/define-projection.js";
 import { inlineProjectionsHook } from "../projections/inline-projections.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import { checkEvents, definitionsByType, type EventCheckProgress, type EventCheckReport } from "../aggregates/check-events.js";
@@ -115,9 +115,9 @@ export class Store extends Session {
    * await sub.stop();
    * ```
    */
-  subscribe(config: SubscriptionConfig<TransactionSession>): Subscription<TransactionSession> {
+  subscribe<const As extends ReadonlyArray<AnyAggregate> = []>(config: SubscriptionConfig<TransactionSession, As>): Subscription<TransactionSession> {
     if (this.closed) throw new InvalidArgumentError("the store is closed");
-    const subscription: Subscription<TransactionSession> = new Subscription(config, this.subscriptionContext(), () =>
+    const subscription: Subscription<TransactionSession> = new Subscription(config as SubscriptionConfig<TransactionSession, ReadonlyArray<AnyAggregate>>, this.subscriptionContext(), () =>
       this.subscriptions.delete(subscription),
     );
     this.subscriptions.add(subscription);
@@ -258,7 +258,7 @@ export class Store extends Session {
    * Runs `handler` again on the events the subscription `name` parked (each in a transaction that
    * also forgets it), without starting a worker; resolves to how many it handled.
    */
-  replayParked(name: string, handler: SubscriptionConfig<TransactionSession>["handler"]): Promise<number> {
+  replayParked(name: string, handler: (event: RecordedEvent, tx: TransactionSession) => Promise<void> | void): Promise<number> {
     return replayParked(this.subscriptionContext(), name, handler);
   }
 

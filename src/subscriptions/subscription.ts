@@ -7,6 +7,8 @@ import { needsNewTransaction, SQLSTATE, sqlStateOf } from "../database/database-
 import type { EventLog } from "../event-store/event-log.js";
 import { withEventMetadata } from "../event-store/event-metadata.js";
 import type { RecordedEvent } from "../event-store/events.js";
+import { definitionsByType } from "../aggregates/check-events.js";
+import type { AnyAggregate, ProjectionEvent } from "../projections/define-projection.js";
 import { decodePosition, positionBefore } from "../event-store/position.js";
 import type { Logger } from "../logger.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
@@ -37,12 +39,10 @@ const FIRST_IDLE_SLEEP_MS = 50;
 const HELD_BACK_FIRST_POLL_MS = 10;
 const HELD_BACK_MAX_POLL_MS = 200;
 
-/** Options of `store.subscribe`. */
-export interface SubscriptionConfig<Tx> {
+/** Options of `store.subscribe`, whatever the subscription reads and however it handles it. */
+export interface SubscriptionOptions {
   /** The durable checkpoint's name: every process running this name shares one position. */
   readonly name: string;
-  /** Only these categories; default all. */
-  readonly aggregateTypes?: ReadonlyArray<string>;
   /** Events per transaction; default 100. */
   readonly batchSize?: number;
   /** Idle polling backs off up to this; a commit wakes the worker at once. Default 30,000. */
@@ -66,9 +66,44 @@ export interface SubscriptionConfig<Tx> {
   readonly startFrom?: "beginning" | "end" | string;
   /** Only events of these types reach the handler; the checkpoint moves past the others. Default all. */
   readonly eventTypes?: ReadonlyArray<string>;
-  /** Handles one event; what it writes through `tx` commits with the checkpoint, exactly once. */
-  readonly handler: (event: RecordedEvent, tx: Tx) => Promise<void> | void;
 }
+
+/** What a subscription reads: some categories (or all) as stored, or the events of aggregate definitions, parsed and lifted. */
+export type SubscriptionSource<As extends ReadonlyArray<AnyAggregate>> =
+  | {
+      /** Only these categories; default all. Handlers get events as stored. */
+      readonly aggregateTypes?: ReadonlyArray<string>;
+      readonly from?: undefined;
+    }
+  | {
+      /** The categories of these definitions; handlers get their events parsed, lifted to the current schemas and typed. */
+      readonly from: As;
+      readonly aggregateTypes?: undefined;
+    };
+
+/** How a subscription handles what it reads: one event at a time, or one call per batch. */
+export type SubscriptionHandling<Tx, Ev> =
+  | {
+      /** Handles one event; what it writes through `tx` commits with the checkpoint, exactly once. */
+      readonly handler: (event: Ev, tx: Tx) => Promise<void> | void;
+      readonly handleBatch?: undefined;
+    }
+  | {
+      /**
+       * Handles a batch in one call, in commit order, in the transaction that moves the checkpoint
+       * (for one multi-row write). A batch that keeps failing is split until the failing event is alone.
+       */
+      readonly handleBatch: (events: Ev[], tx: Tx) => Promise<void> | void;
+      readonly handler?: undefined;
+    };
+
+/** The events a subscription's handlers get: typed by its definitions, or as stored. */
+export type SubscribedEvent<As extends ReadonlyArray<AnyAggregate>> = As extends readonly [AnyAggregate, ...AnyAggregate[]] ? ProjectionEvent<As> : RecordedEvent;
+
+/** Options of `store.subscribe`. */
+export type SubscriptionConfig<Tx, As extends ReadonlyArray<AnyAggregate> = []> = SubscriptionOptions &
+  SubscriptionSource<As> &
+  SubscriptionHandling<Tx, SubscribedEvent<As>>;
 
 /** What a subscription needs from its store. */
 export interface SubscriptionContext<Tx> {
@@ -100,8 +135,11 @@ interface Failure {
 interface PartitionState {
   /** The event that failed last, and how often. */
   failure: Failure | undefined;
-  /** One event per batch up to this position, to find which event aborted a batch. */
-  isolateUntil: string | undefined;
+  /**
+   * Up to this position, batches shrink by half at each failure that names no event (a batch
+   * handler's, or a handler that swallowed a database error), until the failing event is alone.
+   */
+  narrowUntil: string | undefined;
   /** Batches run again in a row because concurrent transactions rolled them back. */
   rerun: number;
   /** Events per batch: the batch size, less while concurrent transactions roll batches back. */
@@ -118,15 +156,16 @@ class HandlerFailure extends Error {
 }
 
 /**
- * The batch's transaction was aborted by a database error that a handler caught and went on from:
- * some event up to `through` caused it, which one is not known.
+ * A batch failed, and no event is named: some event up to `through` caused it (a batch handler
+ * threw, or a handler caught a database error and went on, aborting the transaction).
  */
-class SwallowedError extends Error {
+class UnattributedFailure extends Error {
   constructor(
     readonly through: string,
+    readonly count: number,
     override readonly cause: unknown,
   ) {
-    super("a handler caught a database error and went on; the transaction was aborted");
+    super(`a batch of ${count} events failed: ${errorText(cause)}`);
   }
 }
 
@@ -141,9 +180,10 @@ const swallowed = (cause: unknown) =>
 export class Subscription<Tx> {
   /** This worker's name in the lease: host, process and a random part. */
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  private readonly config: Required<Omit<SubscriptionConfig<Tx>, "aggregateTypes" | "startFrom" | "eventTypes">> &
-    Pick<SubscriptionConfig<Tx>, "aggregateTypes" | "startFrom">;
+  private readonly config: Settings<Tx>;
   private readonly eventTypes: ReadonlySet<string> | undefined;
+  /** The event as handlers get it: parsed and lifted by its definition (with `from`), or as stored. */
+  private readonly parse: (event: RecordedEvent) => RecordedEvent | undefined;
   private readonly signals: WakeSignal[];
   private readonly progress = new WakeSignal();
   private readonly partitionStates: PartitionState[];
@@ -154,7 +194,7 @@ export class Subscription<Tx> {
   private readonly loops: Promise<void>;
 
   constructor(
-    config: SubscriptionConfig<Tx>,
+    config: SubscriptionConfig<Tx, ReadonlyArray<AnyAggregate>>,
     private readonly context: SubscriptionContext<Tx>,
     private readonly onStopped: () => void,
   ) {
@@ -162,8 +202,9 @@ export class Subscription<Tx> {
     this.signals = Array.from({ length: this.config.partitions }, () => new WakeSignal());
     // Each partition's worker waits on it at most once at a time.
     setMaxListeners(this.config.partitions + 1, this.stopping.signal);
-    this.partitionStates = this.signals.map(() => ({ failure: undefined, isolateUntil: undefined, rerun: 0, limit: this.config.batchSize }));
+    this.partitionStates = this.signals.map(() => ({ failure: undefined, narrowUntil: undefined, rerun: 0, limit: this.config.batchSize }));
     this.eventTypes = config.eventTypes === undefined ? undefined : new Set(config.eventTypes);
+    this.parse = parserOf(config.from);
     this.started = this.startPosition().then((start) =>
       context.checkpoints.ensure(context.db, this.config.name, this.config.partitions, this.config.aggregateTypes, { start }),
     );
@@ -253,7 +294,7 @@ export class Subscription<Tx> {
    * also forgets it. Resolves to how many were handled; stops at the first that fails again.
    */
   replayParked(): Promise<number> {
-    return replayParked(this.context, this.config.name, this.config.handler);
+    return replayParked(this.context, this.config.name, eventHandlerOf(this.config, this.parse));
   }
 
   private async run(partition: number): Promise<void> {
@@ -339,8 +380,8 @@ export class Subscription<Tx> {
         const claim = await checkpoints.claim(db, name, partition, this.owner);
         if (claim === undefined || claim.heldByOther) return { kind: "standby" };
         const state = this.partitionStates[partition]!;
-        if (state.isolateUntil !== undefined && claim.position >= state.isolateUntil) state.isolateUntil = undefined;
-        const limit = state.isolateUntil !== undefined ? 1 : state.limit;
+        if (state.narrowUntil !== undefined && claim.position >= state.narrowUntil) state.narrowUntil = undefined;
+        const limit = state.limit;
         let events = await log.read({ aggregateTypes, after: claim.position, limit, partition: { index: partition, count: partitions } });
         const failure = state.failure;
         const failing = failure === undefined ? -1 : events.findIndex((event) => event.position === failure.position);
@@ -361,19 +402,21 @@ export class Subscription<Tx> {
           throw aborted(error) ? this.unattributed(events, events.length, error) : error;
         }
         if (failing === 0) state.failure = undefined;
-        // Batches that concurrent transactions kept rolling back grow back once one gets through.
-        state.limit = Math.min(state.limit * 2, batchSize);
+        // Smaller batches grow back once one gets through, unless a failing event is still sought.
+        if (state.narrowUntil === undefined) state.limit = Math.min(state.limit * 2, batchSize);
         return { kind: "handled", count: events.length, full: events.length === limit && failing < 0 };
       });
     } catch (error) {
-      if (error instanceof SwallowedError) {
-        this.partitionStates[partition]!.isolateUntil = error.through;
-        this.context.logger.warn(`subscription ${name}: ${error.message}; handling one event at a time to find it`, { partition });
+      if (error instanceof CheckpointMovedError) return { kind: "again", delayMs: 0 };
+      const cause = error instanceof HandlerFailure || error instanceof UnattributedFailure ? error.cause : error;
+      if (needsNewTransaction(cause)) return this.runAgain(partition, cause);
+      if (error instanceof UnattributedFailure) {
+        const state = this.partitionStates[partition]!;
+        state.narrowUntil = error.through;
+        state.limit = Math.max(1, Math.floor(error.count / 2));
+        this.context.logger.warn(`subscription ${name}: ${error.message}; splitting it to find the event`, { partition });
         return { kind: "again", delayMs: 0 };
       }
-      if (error instanceof CheckpointMovedError) return { kind: "again", delayMs: 0 };
-      const cause = error instanceof HandlerFailure ? error.cause : error;
-      if (needsNewTransaction(cause)) return this.runAgain(partition, cause);
       if (!(error instanceof HandlerFailure)) throw error;
       return this.handlerFailed(partition, error);
     }
@@ -398,23 +441,46 @@ export class Subscription<Tx> {
     }, { traceparents });
   }
 
-  /** Runs the handler on each event in order; a failure names the event that caused it, when that is known. */
+  /**
+   * Parses the events (with `from`), drops the types not asked for, and hands the rest to the
+   * handler, one by one or as one batch. A failure names the event that caused it when that is known.
+   */
   private async handleAll(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
-    for (const [index, event] of events.entries()) {
-      if (this.eventTypes !== undefined && !this.eventTypes.has(event.type)) continue;
+    const ready: Array<{ stored: RecordedEvent; event: RecordedEvent }> = [];
+    for (const stored of events) {
+      let event: RecordedEvent | undefined;
       try {
-        await withEventMetadata(causedBy(event), () => this.config.handler(event, tx));
+        event = this.parse(stored);
+      } catch (error) {
+        // An event its definition cannot read fails like a throwing handler, alone.
+        throw new HandlerFailure(stored, error);
+      }
+      if (event !== undefined && (this.eventTypes === undefined || this.eventTypes.has(event.type))) ready.push({ stored, event });
+    }
+    const { handleBatch, handler } = this.config;
+    if (handleBatch !== undefined) {
+      if (ready.length === 0) return;
+      try {
+        await handleBatch(ready.map(({ event }) => event), tx);
+      } catch (error) {
+        throw ready.length === 1 ? new HandlerFailure(ready[0]!.stored, error) : new UnattributedFailure(ready.at(-1)!.stored.position, ready.length, error);
+      }
+      return;
+    }
+    for (const [index, { stored, event }] of ready.entries()) {
+      try {
+        await withEventMetadata(causedBy(event), () => handler!(event, tx));
       } catch (error) {
         // An aborted transaction before this event's handler ran is an earlier handler's doing.
-        if (index > 0 && aborted(error)) throw this.unattributed(events, index, error);
-        throw new HandlerFailure(event, error);
+        if (index > 0 && aborted(error)) throw this.unattributed(events, events.indexOf(stored), error);
+        throw new HandlerFailure(stored, error);
       }
     }
   }
 
   /** The failure of a transaction that one of the first `count` events aborted. */
   private unattributed(events: ReadonlyArray<RecordedEvent>, count: number, error: unknown): Error {
-    return count === 1 ? new HandlerFailure(events[0]!, swallowed(error)) : new SwallowedError(events[count - 1]!.position, error);
+    return count === 1 ? new HandlerFailure(events[0]!, swallowed(error)) : new UnattributedFailure(events[count - 1]!.position, count, swallowed(error));
   }
 
   /**
@@ -467,7 +533,7 @@ export class Subscription<Tx> {
 export async function replayParked<Tx>(
   context: SubscriptionContext<Tx>,
   name: string,
-  handler: SubscriptionConfig<Tx>["handler"],
+  handler: (event: RecordedEvent, tx: Tx) => Promise<void> | void,
 ): Promise<number> {
   let replayed = 0;
   for (const parked of await context.checkpoints.parked(context.db, name)) {
@@ -486,12 +552,53 @@ export async function replayParked<Tx>(
   return replayed;
 }
 
-function withDefaults<Tx>(config: SubscriptionConfig<Tx>): Subscription<Tx>["config"] {
+/** How a subscription reads a stored event: through its definition (with `from`), or as stored. */
+function parserOf(from: ReadonlyArray<AnyAggregate> | undefined): (event: RecordedEvent) => RecordedEvent | undefined {
+  if (from === undefined) return (event) => event;
+  const definitions = definitionsByType(from);
+  return (event) => definitions.get(event.aggregateType)!.parseEvent(event);
+}
+
+/**
+ * One event handled as a subscription handles it, outside a worker (to replay a parked event):
+ * parsed as the worker would, then given to its handler, or to its batch handler alone.
+ */
+export function eventHandlerOf<Tx>(
+  config: Pick<SubscriptionConfig<Tx, ReadonlyArray<AnyAggregate>>, "from" | "handler" | "handleBatch">,
+  parse = parserOf(config.from),
+): (event: RecordedEvent, tx: Tx) => Promise<void> {
+  return async (stored, tx) => {
+    const event = parse(stored);
+    if (event === undefined) return;
+    await (config.handleBatch !== undefined ? config.handleBatch([event], tx) : config.handler!(event, tx));
+  };
+}
+
+/** A subscription's settings, checked and with defaults; handlers take events as `parse` makes them. */
+type Settings<Tx> = Required<Omit<SubscriptionOptions, "startFrom" | "eventTypes">> & {
+  readonly startFrom?: string;
+  readonly aggregateTypes?: ReadonlyArray<string>;
+  readonly handler?: (event: RecordedEvent, tx: Tx) => Promise<void> | void;
+  readonly handleBatch?: (events: RecordedEvent[], tx: Tx) => Promise<void> | void;
+};
+
+function withDefaults<Tx>(config: SubscriptionConfig<Tx, ReadonlyArray<AnyAggregate>>): Settings<Tx> {
   if (typeof config.name !== "string" || config.name.length === 0 || config.name.length > 200) {
     throw new InvalidArgumentError("a subscription needs a name of 1 to 200 characters");
   }
-  if (typeof config.handler !== "function") throw new InvalidArgumentError(`subscription ${config.name} needs a handler`);
-  const merged = { ...SUBSCRIPTION_DEFAULTS, onError: "stop" as const, ...config };
+  const { name } = config;
+  const handlers = [config.handler, config.handleBatch].filter((handler) => handler !== undefined);
+  if (handlers.length !== 1 || typeof handlers[0] !== "function") {
+    throw new InvalidArgumentError(`subscription ${name} needs exactly one of handler and handleBatch, a function`);
+  }
+  if (config.from !== undefined && config.aggregateTypes !== undefined) {
+    throw new InvalidArgumentError(`subscription ${name}: give from or aggregateTypes, not both (from names the categories)`);
+  }
+  if (config.from !== undefined && (!Array.isArray(config.from) || config.from.length === 0)) {
+    throw new InvalidArgumentError(`subscription ${name}: from must name at least one aggregate definition`);
+  }
+  const aggregateTypes = config.from === undefined ? config.aggregateTypes : [...definitionsByType(config.from).keys()];
+  const merged = { ...SUBSCRIPTION_DEFAULTS, onError: "stop" as const, ...config, aggregateTypes } as Settings<Tx> & Pick<SubscriptionOptions, "eventTypes">;
   for (const key of ["batchSize", "maxSleepMs", "leaseMs", "partitions", "retryDelayMs", "heldBackWarningMs"] as const) {
     const value = merged[key];
     if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${key} must be a whole number >= 1, got ${String(value)}`);

@@ -25,7 +25,7 @@ it("exports from meowmx exactly what users call", () => {
       "ProjectionReducers", "ProjectionRunner", "ProjectionStateOf", "ProjectionWorkerOptions", "ReadAllOptions",
       "ReadOptions", "RebuildProgress", "RebuildResult", "RecordedEvent", "Reducers", "Repository", "SUBSCRIPTION_DEFAULTS",
       "Session", "StateOf", "Store", "StreamNotFoundError", "StreamPartition", "Subscription", "SubscriptionConfig",
-      "SubscriptionError", "SubscriptionStatus", "TransactionOptions", "TransactionSession", "UpdateOptions", "UpdateResult",
+      "SubscriptionError", "SubscriptionStatus", "SubscribedEvent", "SubscriptionHandling", "SubscriptionOptions", "SubscriptionSource", "TransactionOptions", "TransactionSession", "UpdateOptions", "UpdateResult",
       "ValidationIssue", "connect", "defineAggregate", "defineConfig", "defineProjection", "formatIssues",
       "isConcurrencyError", "isEventValidationError", "isInvalidEventError", "isMeowmxError", "isStreamNotFoundError",
       "isSubscriptionError", "withEventMetadata",

@@ -1,27 +1,25 @@
 /**
  * A worker process for the multi-process subscription tests: runs the "read-model" subscription,
- * writing one row per event through tx, until it is told to stop or killed.
- * Arguments: database URL, schema, lease in ms.
+ * writing one row per event through tx (`handler`), or one multi-row insert per batch
+ * (`handleBatch`), until it is told to stop or killed. Events of type Poison fail; they are parked.
+ * Arguments: database URL, schema, lease in ms, "handler" or "handleBatch".
  */
-import { connect } from "../../src/index.js";
+import { connect, type RecordedEvent, type TransactionSession } from "../../src/index.js";
 import { QUIET } from "../support/quiet-logger.js";
 
-const [url, schema, leaseMs] = process.argv.slice(2) as [string, string, string];
+const [url, schema, leaseMs, mode] = process.argv.slice(2) as [string, string, string, "handler" | "handleBatch"];
 const store = await connect({ connectionString: url, schema, migrate: false, logger: QUIET });
-store.subscribe({
-  name: "read-model",
-  batchSize: 20,
-  leaseMs: Number(leaseMs),
-  maxSleepMs: 500,
-  handler: async (event, tx) => {
-    await tx.db
-      .insertInto(`${schema}.handled`)
-      .values({ stream: event.aggregateId, version: event.version, worker: process.pid })
-      .execute();
-    // A little work per event keeps batches open long enough to be killed in the middle of one.
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  },
-});
+const rows = async (events: RecordedEvent[], tx: TransactionSession) => {
+  if (events.some((event) => event.type === "Poison")) throw new Error("poison");
+  await tx.db
+    .insertInto(`${schema}.handled`)
+    .values(events.map((event) => ({ stream: event.aggregateId, version: event.version, worker: process.pid })))
+    .execute();
+  // A little work per batch keeps batches open long enough to be killed in the middle of one.
+  await new Promise((resolve) => setTimeout(resolve, 1));
+};
+const options = { name: "read-model", batchSize: 20, leaseMs: Number(leaseMs), maxSleepMs: 500, onError: "park", maxAttempts: 2, retryDelayMs: 10 } as const;
+store.subscribe(mode === "handleBatch" ? { ...options, handleBatch: rows } : { ...options, handler: (event, tx) => rows([event], tx) });
 process.on("SIGTERM", () => {
   void store.close().then(() => process.exit(0));
 });

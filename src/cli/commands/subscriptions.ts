@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { eventHandlerOf } from "../../subscriptions/subscription.js";
 import { type DatabaseOptions, withStore } from "../options.js";
 
 /** `meowmx subscriptions`: each subscription's checkpoint, lag, owner, last error and parked events. */
@@ -43,7 +44,7 @@ export function registerSubscriptions(program: Command, global: () => DatabaseOp
       await withStore(global(), async (store, config) => {
         const subscription = config.subscriptions?.find((candidate) => candidate.name === name);
         if (subscription === undefined) throw new Error(`no subscription named ${name} in the config file`);
-        const replayed = await store.replayParked(name, subscription.handler);
+        const replayed = await store.replayParked(name, eventHandlerOf(subscription));
         console.log(`replayed ${replayed} parked events of ${name}`);
       });
     });
