@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { sql } from "kysely";
+import pg from "pg";
 import { afterEach, expect, it } from "vitest";
 import { connect, type NewEvent, type Store } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
@@ -12,6 +13,24 @@ describePostgres("subscriptions across connections and processes", ({ newStore, 
   const children: ChildProcess[] = [];
   afterEach(() => {
     for (const child of children.splice(0)) child.kill("SIGKILL");
+  });
+
+  it("is held back by an open transaction in another database of the same server too (the horizon is cluster-wide)", async () => {
+    const store = await newStore();
+    const other = new URL(postgresUrl());
+    other.pathname = "/postgres";
+    const client = new pg.Client({ connectionString: other.toString() });
+    await client.connect();
+    try {
+      await client.query("begin");
+      await client.query("select pg_current_xact_id()");
+      await store.append("order", "o-1", [event("Waiting")]);
+      expect(await store.read()).toEqual([]);
+      await client.query("commit");
+      expect((await readSettled(store)).map((e) => e.type)).toEqual(["Waiting"]);
+    } finally {
+      await client.end();
+    }
   });
 
   it("waits for a transaction held open, then handles its event before the later one", async () => {
