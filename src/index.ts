@@ -60,7 +60,7 @@ export type { Command, CommandResult } from "./command-handling/command.js";
 export { DEFAULT_MAX_ATTEMPTS } from "./command-handling/repository.js";
 export type { Loaded, Repository, UpdateOptions, UpdateResult } from "./command-handling/repository.js";
 export type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./subscriptions/status.js";
-export { SUBSCRIPTION_DEFAULTS } from "./subscriptions/subscription.js";
+export { SUBSCRIPTION_DEFAULTS, causationMetadata } from "./subscriptions/subscription.js";
 export type {
   SubscribedEvent,
   Subscription,

@@ -461,7 +461,9 @@ export class Subscription<Tx> {
     if (handleBatch !== undefined) {
       if (ready.length === 0) return;
       try {
-        await handleBatch(ready.map(({ event }) => event), tx);
+        const events = ready.map(({ event }) => event);
+        // A batch of one has one cause; in a larger one, the handler says which event caused what.
+        await (events.length === 1 ? withEventMetadata(causationMetadata(events[0]!), () => handleBatch(events, tx)) : handleBatch(events, tx));
       } catch (error) {
         throw ready.length === 1 ? new HandlerFailure(ready[0]!.stored, error) : new UnattributedFailure(ready.at(-1)!.stored.position, ready.length, error);
       }
@@ -469,7 +471,7 @@ export class Subscription<Tx> {
     }
     for (const [index, { stored, event }] of ready.entries()) {
       try {
-        await withEventMetadata(causedBy(event), () => handler!(event, tx));
+        await withEventMetadata(causationMetadata(event), () => handler!(event, tx));
       } catch (error) {
         // An aborted transaction before this event's handler ran is an earlier handler's doing.
         if (index > 0 && aborted(error)) throw this.unattributed(events, events.indexOf(stored), error);
@@ -544,7 +546,7 @@ export async function replayParked<Tx>(
       if (event === undefined || event.position !== parked.position) {
         throw new SubscriptionError(name, `parked event ${parked.position} is no longer in the log`, parked.position);
       }
-      await withEventMetadata(causedBy(event), () => handler(event, tx));
+      await withEventMetadata(causationMetadata(event), () => handler(event, tx));
       return true;
     });
     if (handled) replayed++;
@@ -612,8 +614,27 @@ function withDefaults<Tx>(config: SubscriptionConfig<Tx, ReadonlyArray<AnyAggreg
   return merged;
 }
 
-/** What events appended while handling `event` carry: it caused them, and they share its correlation. */
-function causedBy(event: RecordedEvent): { causationId: string; correlationId: string } {
+/**
+ * What events appended because of `event` carry: it caused them, and they share its correlation.
+ * Handlers get it by themselves; a batch handler appending because of one event of a larger batch
+ * passes it on with `withEventMetadata`.
+ *
+ * @example
+ * ```ts
+ * import { causationMetadata, connect, withEventMetadata } from "meowmx";
+ * const store = await connect();
+ * store.subscribe({
+ *   name: "invoicing",
+ *   aggregateTypes: ["order"],
+ *   handleBatch: async (events, tx) => {
+ *     for (const event of events) {
+ *       await withEventMetadata(causationMetadata(event), () => tx.append("invoice", event.aggregateId, [{ type: "Requested", data: {} }]));
+ *     }
+ *   },
+ * });
+ * ```
+ */
+export function causationMetadata(event: RecordedEvent): { causationId: string; correlationId: string } {
   const correlationId = event.metadata.correlationId;
   return { causationId: event.id, correlationId: typeof correlationId === "string" ? correlationId : event.id };
 }

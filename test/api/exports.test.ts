@@ -26,7 +26,7 @@ it("exports from meowmx exactly what users call", () => {
       "ReadOptions", "RebuildProgress", "RebuildResult", "RecordedEvent", "Reducers", "Repository", "SUBSCRIPTION_DEFAULTS",
       "Session", "StateOf", "Store", "StreamNotFoundError", "StreamPartition", "Subscription", "SubscriptionConfig",
       "SubscriptionError", "SubscriptionStatus", "SubscribedEvent", "SubscriptionHandling", "SubscriptionOptions", "SubscriptionSource", "TransactionOptions", "TransactionSession", "UpdateOptions", "UpdateResult",
-      "ValidationIssue", "connect", "defineAggregate", "defineConfig", "defineProjection", "formatIssues",
+      "ValidationIssue", "causationMetadata", "connect", "defineAggregate", "defineConfig", "defineProjection", "formatIssues",
       "isConcurrencyError", "isEventValidationError", "isInvalidEventError", "isMeowmxError", "isStreamNotFoundError",
       "isSubscriptionError", "withEventMetadata",
     ].sort(),

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { expect, it } from "vitest";
-import { InvalidArgumentError, type NewEvent, type RecordedEvent, withEventMetadata } from "../../src/index.js";
+import { causationMetadata, InvalidArgumentError, type NewEvent, type RecordedEvent, withEventMetadata } from "../../src/index.js";
 import { causationTree } from "../../src/cli/commands/trace.js";
 import { Counter, Order } from "../support/aggregates.js";
 import { describeEachBackend } from "../support/backends.js";
@@ -73,6 +73,31 @@ describeEachBackend("event metadata, causation and correlation", ({ newStore }) 
     ]);
     expect(await store.correlated("nobody")).toEqual([]);
     await expect(store.correlated("")).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it("marks a batch handler's appends: by itself for a batch of one, through causationMetadata in a larger one", async () => {
+    const store = await newStore();
+    const placed = (await withEventMetadata({ correlationId: "req-9" }, () => store.append("order", "o-1", [event("A"), event("B")]))).events;
+    const single = store.subscribe({
+      name: "one-by-one",
+      aggregateTypes: ["order"],
+      batchSize: 1,
+      handleBatch: async ([handled], tx) => void (await tx.append("single", handled!.id, [event("Caused")])),
+    });
+    const many = store.subscribe({
+      name: "all-at-once",
+      aggregateTypes: ["order"],
+      handleBatch: async (events, tx) => {
+        for (const handled of events) await withEventMetadata(causationMetadata(handled), () => tx.append("many", handled.id, [event("Caused")]));
+      },
+    });
+    await Promise.all([single.caughtUp(), many.caughtUp()]);
+    await Promise.all([single.stop(), many.stop()]);
+    for (const cause of placed) {
+      for (const category of ["single", "many"]) {
+        expect((await store.load(category, cause.id))[0]!.metadata, category).toEqual({ causationId: cause.id, correlationId: "req-9" });
+      }
+    }
   });
 
   it("finds a correlation through its index", async () => {
