@@ -10,7 +10,7 @@ import pg from "pg";
 import { z } from "zod";
 import { CommandHandler, STREAM_DOES_NOT_EXIST } from "@event-driven-io/emmett";
 import { getPostgreSQLEventStore, type PostgresEventStore, postgreSQLEventStoreConsumer } from "@event-driven-io/emmett-postgresql";
-import { type ConnectConfig, connect, defineAggregate, defineProjection, type Store } from "../src/index.js";
+import { type ConnectConfig, connect, defineAggregate, defineProjection, type RecordedEvent, type Store } from "../src/index.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3);
@@ -378,6 +378,32 @@ async function w3(events: number, snapshotEvery: number | undefined): Promise<Ro
   };
 }
 
+/**
+ * meowmx catching up over `events` events with a subscription that writes them into a read model
+ * table: one row per event through `handler`, or one multi-row insert per batch through `handleBatch`.
+ */
+function meowmxCatchUp(events: number, perBatch: boolean): Promise<Measure> {
+  const batch = Array.from({ length: 1000 }, () => ({ type: "Added", data: payload }));
+  return withStore(async (store) => {
+    const table = `${store.schema}.read_model`;
+    await store.db.schema.createTable(table).addColumn("id", "text").addColumn("version", "integer").execute();
+    for (let written = 0; written < events; written += 1000) await store.append("item", `s-${written}`, batch);
+    const rows = (handled: RecordedEvent[]) => handled.map((event) => ({ id: event.aggregateId, version: event.version }));
+    let run = 0;
+    return repeat(async () => {
+      const started = performance.now();
+      const name = `catch-up-${run++}`;
+      const sub = perBatch
+        ? store.subscribe({ name, batchSize: 500, handleBatch: async (handled, tx) => void (await tx.db.insertInto(table).values(rows(handled)).execute()) })
+        : store.subscribe({ name, batchSize: 500, handler: async (event, tx) => void (await tx.db.insertInto(table).values(rows([event])).execute()) });
+      await sub.caughtUp();
+      const elapsed = (performance.now() - started) / 1000;
+      await sub.stop();
+      return events / elapsed;
+    });
+  });
+}
+
 /** Emmett's consumer as W5 measured it, for W5b: the same work, one row per event. */
 let emmettConsumer: Measure | undefined;
 
@@ -387,26 +413,7 @@ let emmettConsumer: Measure | undefined;
  * calls `eachMessage`), so the comparison is with its consumer as W5 measured it in this run.
  */
 async function w5Batch(events: number): Promise<Row> {
-  const batch = Array.from({ length: 1000 }, () => ({ type: "Added", data: payload }));
-  const meowmx = await withStore(async (store) => {
-    await store.db.schema.createTable(`${store.schema}.read_model`).addColumn("id", "text").addColumn("version", "integer").execute();
-    for (let written = 0; written < events; written += 1000) await store.append("item", `s-${written}`, batch);
-    let run = 0;
-    return repeat(async () => {
-      const started = performance.now();
-      const sub = store.subscribe({
-        name: `catch-up-${run++}`,
-        batchSize: 500,
-        handleBatch: async (handled, tx) => {
-          await tx.db.insertInto(`${store.schema}.read_model`).values(handled.map((event) => ({ id: event.aggregateId, version: event.version }))).execute();
-        },
-      });
-      await sub.caughtUp();
-      const elapsed = (performance.now() - started) / 1000;
-      await sub.stop();
-      return events / elapsed;
-    });
-  });
+  const meowmx = await meowmxCatchUp(events, true);
   return {
     workload: `W5b subscription catch-up over ${events.toLocaleString("en")} events, one multi-row insert per batch (handleBatch; Emmett: its consumer as in W5)`,
     unit: "events/s",
@@ -419,25 +426,7 @@ async function w5Batch(events: number): Promise<Row> {
 
 async function w5(events: number): Promise<Row> {
   const batch = Array.from({ length: 1000 }, () => ({ type: "Added", data: payload }));
-  const meowmx = await withStore(async (store) => {
-    await store.db.schema.createTable(`${store.schema}.read_model`).addColumn("id", "text").addColumn("version", "integer").execute();
-    for (let written = 0; written < events; written += 1000) await store.append("item", `s-${written}`, batch);
-    let run = 0;
-    return repeat(async () => {
-      const started = performance.now();
-      const sub = store.subscribe({
-        name: `catch-up-${run++}`,
-        batchSize: 500,
-        handler: async (event, tx) => {
-          await tx.db.insertInto(`${store.schema}.read_model`).values({ id: event.aggregateId, version: event.version }).execute();
-        },
-      });
-      await sub.caughtUp();
-      const elapsed = (performance.now() - started) / 1000;
-      await sub.stop();
-      return events / elapsed;
-    });
-  });
+  const meowmx = await meowmxCatchUp(events, false);
   // Emmett's consumer handles each batch in one transaction too, storing its checkpoint per message.
   const emmett = embedded ? undefined : await withEmmett(async (store, connectionString) => {
     const admin = new pg.Client({ connectionString });
