@@ -474,7 +474,7 @@ export class Subscription<Tx> {
         await withEventMetadata(causationMetadata(event), () => handler!(event, tx));
       } catch (error) {
         // An aborted transaction before this event's handler ran is an earlier handler's doing.
-        if (index > 0 && aborted(error)) throw this.unattributed(events, events.indexOf(stored), error);
+        if (index > 0 && aborted(error)) throw this.unattributed(ready.map((handled) => handled.stored), index, error);
         throw new HandlerFailure(stored, error);
       }
     }
