@@ -75,12 +75,11 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
     const starting = this.rebuildIfOutdated().then(() => {
       // Stopped while it was rebuilding: it stays stopped.
       if (this.starting !== starting) return;
-      const cache = new WeakMap<object, Map<string, S | null>>();
       this.subscription = this.context.subscribe({
         ...options,
         name: this.subscriptionName,
         aggregateTypes: this.projection.aggregateTypes,
-        handler: (event, tx) => this.handle(event, tx, cache),
+        handleBatch: (events, tx) => this.handle(events, tx),
       });
     });
     // Told to the logger at once, and to whoever awaits caughtUp(); never an unhandled rejection.
@@ -201,16 +200,13 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
       on conflict (name) do nothing`.execute(context.db);
   }
 
-  private async handle(event: RecordedEvent, tx: Tx, cache: WeakMap<object, Map<string, S | null>>): Promise<void> {
-    const parsed = this.projection.parse(event);
-    if (parsed === undefined) return;
-    const key = this.projection.keyOf(parsed);
-    // States this batch has written already are read from memory: the batch is one transaction.
-    let known = cache.get(tx);
-    if (known === undefined) cache.set(tx, (known = new Map()));
-    const stored = known.has(key) ? known.get(key) : (await this.context.states.load<S>(tx.db, this.projection.name, [key])).get(key);
-    const [change] = foldChanges(this.projection, [parsed], new Map(stored === undefined || stored === null ? [] : [[key, stored]])).values();
-    known.set(key, change!.state);
-    await this.context.states.write(tx.db, this.projection.name, new Map([[key, change!]]));
+  /** Folds a batch into the states it touches: one read of them, one write, in the batch's transaction. */
+  private async handle(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
+    const parsed = events.flatMap((event) => this.projection.parse(event) ?? []);
+    if (parsed.length === 0) return;
+    const { states } = this.context;
+    const current = await states.load<S>(tx.db, this.projection.name, parsed.map((event) => this.projection.keyOf(event)));
+    await states.write(tx.db, this.projection.name, foldChanges(this.projection, parsed, current));
   }
+
 }
