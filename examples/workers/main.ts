@@ -24,7 +24,8 @@ if (url) {
       stdio: ["ignore", "pipe", "inherit"],
     });
     child.stdout.setEncoding("utf8").on("data", (text: string) => process.stdout.write(text));
-    return { label, child, ready: new Promise((resolve) => child.stdout.once("data", resolve)) };
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    return { label, child, exited, ready: new Promise((resolve) => child.stdout.once("data", resolve)) };
   });
   await Promise.all(workers.map((worker) => worker.ready));
   await appendSome(store, 0, 3);
@@ -33,10 +34,12 @@ if (url) {
   const active = workers.find((worker) => status?.owner?.includes(`:${worker.child.pid}:`));
   log(`stopping the active worker, ${active?.label}`);
   active?.child.kill("SIGTERM");
-  await new Promise((resolve) => active?.child.once("exit", resolve));
+  await active?.exited;
   await appendSome(store, 3, 3);
   await sleep(2000);
   for (const worker of workers) worker.child.kill("SIGTERM");
+  // Dropping the schema while a worker still holds its tables would deadlock with it.
+  await Promise.all(workers.map((worker) => worker.exited));
   await store.db.schema.dropSchema(schema).cascade().execute();
   await store.close();
 } else {
