@@ -79,6 +79,6 @@ export type {
   ProjectionStateOf,
 } from "./projections/define-projection.js";
 export { PROGRESS_EVERY } from "./projections/projection-runner.js";
-export type { ProjectionRunner, ProjectionWorkerOptions, RebuildProgress, RebuildResult } from "./projections/projection-runner.js";
+export type { ProjectionRunner, ProjectionWorkerOptions, RebuildOptions, RebuildProgress, RebuildResult } from "./projections/projection-runner.js";
 export { defineConfig } from "./config.js";
 export type { MeowmxConfig } from "./config.js";

@@ -117,4 +117,19 @@ export const MIGRATIONS: ReadonlyArray<MeowmxMigration> = [
     // leaves it out of its inserts keeps working.
     statements: ({ schema }) => [`alter table ${quoteIdentifier(schema)}.events add column schema_version integer not null default 1 check (schema_version > 0)`],
   },
+  {
+    name: "0006_projection_rebuilds",
+    // A rebuild folds into its own rows in batches, then swaps them in: its memory stays bounded.
+    // Unlogged: what a crash loses is a rebuild in progress, which fails with it anyway.
+    statements: ({ schema }) => [
+      `create table ${quoteIdentifier(schema)}.projection_rebuilds (
+  id text primary key,
+  name text not null,
+  started_at timestamptz not null default now(),
+  heartbeat_at timestamptz not null default now()
+)`,
+      // The shape of projection_states; name is the rebuild's id.
+      `create unlogged table ${quoteIdentifier(schema)}.projection_rebuild_states (like ${quoteIdentifier(schema)}.projection_states including all)`,
+    ],
+  },
 ];

@@ -1,14 +1,15 @@
 import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
 import { InvalidArgumentError } from "../errors.js";
 import type { EventLog } from "../event-store/event-log.js";
-import type { RecordedEvent } from "../event-store/events.js";
+import type { ReadOptions, RecordedEvent } from "../event-store/events.js";
 import type { Logger } from "../logger.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import type { Checkpoints } from "../subscriptions/checkpoints.js";
 import type { Subscription, SubscriptionConfig, SubscriptionOptions } from "../subscriptions/subscription.js";
-import type { Projection } from "./define-projection.js";
+import type { Projection, ProjectionEvent } from "./define-projection.js";
 import { foldChanges } from "./fold-changes.js";
-import type { ProjectionStates, StateChange } from "./projection-states.js";
+import type { ProjectionStates } from "./projection-states.js";
+import type { RebuildTables } from "./rebuild-tables.js";
 
 /** Progress of a rebuild, reported every {@link PROGRESS_EVERY} events and at the end. */
 export interface RebuildProgress {
@@ -25,8 +26,17 @@ export interface RebuildResult {
   readonly position: string;
 }
 
+/** How a rebuild runs. */
+export interface RebuildOptions {
+  readonly onProgress?: (progress: RebuildProgress) => void;
+  /** Events read, folded and written at a time; what a rebuild holds in memory. Default 5,000. */
+  readonly batchSize?: number;
+}
+
 /** How often a rebuild reports progress, in events. */
 export const PROGRESS_EVERY = 1000;
+
+const REBUILD_BATCH = 5000;
 
 /** Options of a projection's worker (what `subscribe` takes, less the name and handler). */
 export type ProjectionWorkerOptions = Omit<SubscriptionOptions, "name" | "partitions" | "startFrom" | "eventTypes">;
@@ -43,7 +53,8 @@ export interface ProjectionContext<Tx extends { db: Kysely<any> }> {
   readonly inline: boolean;
   subscribe(config: SubscriptionConfig<Tx>): Subscription<Tx>;
   transaction<T>(work: (parts: { db: Kysely<any>; log: EventLog }) => Promise<T>): Promise<T>;
-  readAll(options: { aggregateTypes: ReadonlyArray<string> }): AsyncIterable<RecordedEvent>;
+  readonly rebuilds: RebuildTables;
+  read(options: ReadOptions): Promise<RecordedEvent[]>;
 }
 
 /**
@@ -124,11 +135,13 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
   }
 
   /**
-   * Builds every state again from the first event, in memory, then swaps them in within one
-   * transaction: readers see the old states or the new ones, never a mix. A worker of the projection
-   * pauses during the swap and goes on from the rebuilt position.
+   * Builds every state again from the first event, a batch at a time into rows of its own (its
+   * memory stays that of one batch), then swaps them in within one transaction: readers see the old
+   * states or the new ones, never a mix. A worker of the projection pauses during the swap and goes
+   * on from the rebuilt position. Rebuilds of one projection running at once each build their own
+   * rows; their swaps take turns.
    */
-  rebuild(options: { onProgress?: (progress: RebuildProgress) => void } = {}): Promise<RebuildResult> {
+  rebuild(options: RebuildOptions = {}): Promise<RebuildResult> {
     return this.context.telemetry.span("meowmx.rebuild", { "meowmx.projection": this.projection.name }, async (span) => {
       const result = await this.rebuildAll(options);
       span?.setAttribute("meowmx.event_count", result.events);
@@ -137,42 +150,62 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
   }
 
   /** {@link rebuild}, inside its span. */
-  private async rebuildAll(options: { onProgress?: (progress: RebuildProgress) => void }): Promise<RebuildResult> {
+  private async rebuildAll(options: RebuildOptions): Promise<RebuildResult> {
     const { projection, context } = this;
-    const changes = new Map<string, StateChange<S>>();
+    const { rebuilds } = context;
+    const limit = options.batchSize ?? REBUILD_BATCH;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`batchSize must be a whole number >= 1, got ${String(limit)}`);
+    const aggregateTypes = projection.aggregateTypes;
+    const id = await rebuilds.begin(context.db, projection.name);
     let events = 0;
     let position = "";
-    const fold = (event: RecordedEvent) => {
-      const parsed = projection.parse(event);
-      if (parsed !== undefined) foldChanges(projection, [parsed], new Map(), changes);
-      events++;
-      position = event.position;
-      if (events % PROGRESS_EVERY === 0) options.onProgress?.({ events, position });
+    // One page: one read of the rebuild's states it touches, one write.
+    const foldPage = async (db: Kysely<any>, page: ReadonlyArray<RecordedEvent>) => {
+      const parsed: ProjectionEvent<any>[] = [];
+      for (const event of page) {
+        const folded = projection.parse(event);
+        if (folded !== undefined) parsed.push(folded);
+        events++;
+        position = event.position;
+        if (events % PROGRESS_EVERY === 0) options.onProgress?.({ events, position });
+      }
+      if (parsed.length > 0) {
+        const current = await rebuilds.states.load<S>(db, id, parsed.map((event) => projection.keyOf(event)));
+        await rebuilds.states.write(db, id, foldChanges(projection, parsed, current));
+      }
+      await rebuilds.heartbeat(db, id, projection.name);
     };
-    for await (const event of context.readAll({ aggregateTypes: projection.aggregateTypes })) fold(event);
-    await context.transaction(async ({ db, log }) => {
-      await context.states.lockForRebuild(db, projection.name);
-      if (!context.inline) {
-        // The partition first: a worker holding it updates the checkpoint row before it lets go.
-        await context.checkpoints.lock(db, this.subscriptionName, 0);
-        await context.checkpoints.ensure(db, this.subscriptionName, 1, projection.aggregateTypes, { retarget: true });
+    try {
+      for (let page = await context.read({ aggregateTypes, limit }); page.length > 0; page = await context.read({ aggregateTypes, after: position, limit })) {
+        await foldPage(context.db, page);
       }
-      // Inline writers are locked out now, so every committed event counts; a worker's events
-      // are only those its checkpoint may pass.
-      for (;;) {
-        const page = await log.read({ aggregateTypes: projection.aggregateTypes, after: position }, { settledOnly: !context.inline });
-        page.forEach(fold);
-        if (page.length === 0) break;
-      }
-      const settled = new Map([...changes].filter(([, change]) => change.state !== null));
-      await context.states.replaceAll(db, projection.name, settled);
-      if (!context.inline) await context.checkpoints.moveTo(db, this.subscriptionName, 0, position);
-      await sql`
-        insert into ${sql.id(context.schema, "projections")} (name, version, rebuilt_at) values (${projection.name}, ${projection.version}, now())
-        on conflict (name) do update set version = excluded.version, rebuilt_at = excluded.rebuilt_at`.execute(db);
-    });
-    options.onProgress?.({ events, position });
-    return { events, keys: [...changes.values()].filter((change) => change.state !== null).length, position };
+      const keys = await context.transaction(async ({ db, log }) => {
+        await context.states.lockForRebuild(db, projection.name);
+        if (!context.inline) {
+          // The partition first: a worker holding it updates the checkpoint row before it lets go.
+          await context.checkpoints.lock(db, this.subscriptionName, 0);
+          await context.checkpoints.ensure(db, this.subscriptionName, 1, aggregateTypes, { retarget: true });
+        }
+        // Inline writers are locked out now, so every committed event counts; a worker's events
+        // are only those its checkpoint may pass.
+        for (;;) {
+          const page = await log.read({ aggregateTypes, after: position, limit }, { settledOnly: !context.inline });
+          if (page.length === 0) break;
+          await foldPage(db, page);
+        }
+        const keys = await rebuilds.swapIn(db, id, projection.name);
+        if (!context.inline) await context.checkpoints.moveTo(db, this.subscriptionName, 0, position);
+        await sql`
+          insert into ${sql.id(context.schema, "projections")} (name, version, rebuilt_at) values (${projection.name}, ${projection.version}, now())
+          on conflict (name) do update set version = excluded.version, rebuilt_at = excluded.rebuilt_at`.execute(db);
+        return keys;
+      });
+      options.onProgress?.({ events, position });
+      return { events, keys, position };
+    } catch (error) {
+      await rebuilds.discard(context.db, id).catch((cleanup: unknown) => context.logger.warn(`could not remove a failed rebuild's rows: ${String(cleanup)}`));
+      throw error;
+    }
   }
 
   /** Rebuilds when the states were built by another version of the definition; records the version otherwise. */

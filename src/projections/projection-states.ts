@@ -9,12 +9,18 @@ export interface StateChange<S> {
 // Rows per statement when a whole projection is written at once.
 const CHUNK = 1000;
 
-/** The projection_states table: one row per projection and key. */
+/**
+ * The projection_states table: one row per projection and key. A rebuild's rows in progress have the
+ * same shape in projection_rebuild_states, named by the rebuild.
+ */
 export class ProjectionStates {
-  constructor(private readonly schema: string) {}
+  constructor(
+    private readonly schema: string,
+    private readonly tableName: "projection_states" | "projection_rebuild_states" = "projection_states",
+  ) {}
 
   private get table() {
-    return sql.id(this.schema, "projection_states");
+    return sql.id(this.schema, this.tableName);
   }
 
   /** The states of `keys` (missing keys are absent from the map). */
@@ -56,12 +62,6 @@ export class ProjectionStates {
         on conflict (name, key) do update set state = excluded.state, position = excluded.position, updated_at = now()`.execute(db);
     }
     if (deletes.length > 0) await sql`delete from ${this.table} where name = ${name} and key = any(${deletes}::text[])`.execute(db);
-  }
-
-  /** Replaces every state of a projection (in the caller's transaction, so readers see old or new). */
-  async replaceAll<S>(db: Kysely<any>, name: string, states: ReadonlyMap<string, StateChange<S>>): Promise<void> {
-    await sql`delete from ${this.table} where name = ${name}`.execute(db);
-    await this.write(db, name, states);
   }
 
   /** Every key of a projection, in order. */

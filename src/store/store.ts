@@ -23,6 +23,7 @@ import { checkEvents, definitionsByType, type EventCheckProgress, type EventChec
 import type { Aggregate } from "../aggregates/define-aggregate.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import { ProjectionStates } from "../projections/projection-states.js";
+import { RebuildTables } from "../projections/rebuild-tables.js";
 
 /** Options of `store.transaction`. */
 export interface TransactionOptions {
@@ -65,6 +66,7 @@ export class Store extends Session {
   private readonly checkpoints: Checkpoints;
   private readonly subscriptions = new Set<Subscription<TransactionSession>>();
   private readonly projectionStates: ProjectionStates;
+  private readonly rebuildTables: RebuildTables;
   private readonly projections = new Map<string, ProjectionRunner<any, TransactionSession>>();
   private listener: NotificationListener | undefined;
   private readonly followers = new Set<() => void>();
@@ -90,6 +92,7 @@ export class Store extends Session {
     });
     this.logConfig = logConfig;
     this.projectionStates = projectionStates;
+    this.rebuildTables = new RebuildTables(logConfig.schema);
     this.checkpoints = new Checkpoints(logConfig.schema);
     parts.notifier.onCommit(() => this.wakeSubscriptions());
     this.stopObservingLag = parts.telemetry.observeLag(() => this.subscriptionStatus());
@@ -198,7 +201,8 @@ export class Store extends Session {
       inline: this.parts.inlineProjections.includes(projection),
       subscribe: (config) => this.subscribe(config),
       transaction: (work) => this.runTransaction((tx) => work({ db: tx.session.db, log: tx.log })),
-      readAll: (options) => this.readAll(options),
+      rebuilds: this.rebuildTables,
+      read: (options) => this.read(options),
     });
     this.projections.set(projection.name, runner);
     return runner;

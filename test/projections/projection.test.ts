@@ -62,6 +62,14 @@ const breaking = (name: string, version: number) =>
 
 const pureFold = (events: RecordedEvent[]) => Object.fromEntries(CustomerTotals.fold(events));
 
+/** How many rows of rebuilds in progress the store holds. */
+async function rebuildRows(store: Store): Promise<{ rebuilds: number; states: number }> {
+  const { rows } = await sql<{ rebuilds: number; states: number }>`
+    select (select count(*)::int from ${sql.id(store.schema, "projection_rebuilds")}) as rebuilds,
+           (select count(*)::int from ${sql.id(store.schema, "projection_rebuild_states")}) as states`.execute(store.db);
+  return rows[0]!;
+}
+
 describeEachBackend("projections", ({ newStore, newSchema, kind }) => {
   it("run as a subscription, one state per key, readable by key, by list and by query", async () => {
     const store = await newStore();
@@ -120,9 +128,11 @@ describeEachBackend("projections", ({ newStore, newSchema, kind }) => {
         const incremental = await statesOf(store);
         const expected = pureFold(await readSettled(store, { limit: 10_000 }));
         expect(incremental).toEqual(expected);
-        const result = await totals.rebuild();
+        // A batch as small as one event: states carried from batch to batch, deleted and started again.
+        const result = await totals.rebuild({ batchSize });
         expect(await statesOf(store)).toEqual(expected);
         expect(result.keys).toBe(Object.keys(expected).length);
+        expect(await rebuildRows(store)).toEqual({ rebuilds: 0, states: 0 });
         await store.close();
       }),
       { numRuns: kind === "pglite" ? 8 : 15 },
@@ -190,6 +200,38 @@ describeEachBackend("projections", ({ newStore, newSchema, kind }) => {
     await expect(older.caughtUp()).rejects.toThrow(/built by version 2 .* this is version 0/);
   });
 
+  it("rebuild: removes what a crashed rebuild left, and a rebuild removed as abandoned fails and changes nothing", async () => {
+    const store = await newStore();
+    const totals = store.projection(CustomerTotals);
+    for (let n = 0; n < 40; n++) await store.append("order", `o-${n}`, [Order.events.OrderCreated({ customerId: `c-${n % 4}`, total: 1 })]);
+    await totals.rebuild();
+    const before = await statesOf(store);
+    // What a process that died mid-rebuild leaves: its registration, silent for ten minutes, and its rows.
+    await sql`insert into ${sql.id(store.schema, "projection_rebuilds")} (id, name, heartbeat_at) values ('crashed', 'customer-totals', now() - interval '10 minutes')`.execute(store.db);
+    await sql`insert into ${sql.id(store.schema, "projection_rebuild_states")} (name, key, state, position) values ('crashed', 'c-9', '{}', '')`.execute(store.db);
+    await totals.rebuild({ batchSize: 5 });
+    expect(await rebuildRows(store)).toEqual({ rebuilds: 0, states: 0 });
+    expect(await statesOf(store)).toEqual(before);
+
+    // Another rebuild takes this one for abandoned and removes it while it runs (progress comes every 1,000 events).
+    await store.append("order", "bulk", Array.from({ length: 1200 }, (_, n) => Order.events.OrderCreated({ customerId: `c-${n % 4}`, total: 1 })));
+    await totals.rebuild();
+    const withBulk = await statesOf(store);
+    let removed: Promise<unknown> | undefined;
+    const abandoned = totals.rebuild({
+      batchSize: 50,
+      onProgress: () => {
+        removed ??= sql`delete from ${sql.id(store.schema, "projection_rebuilds")}`.execute(store.db);
+      },
+    });
+    await expect(abandoned).rejects.toMatchObject({ code: "REBUILD_ABANDONED" });
+    await removed;
+    expect(await rebuildRows(store)).toEqual({ rebuilds: 0, states: 0 });
+    expect(await statesOf(store)).toEqual(withBulk);
+    await expect(totals.rebuild({ batchSize: 0 })).rejects.toThrow(/batchSize must be a whole number >= 1/);
+    await store.close();
+  });
+
   it("rebuild on start when the definition's version changes", async () => {
     const schema = newSchema();
     const store = await newStore({ schema });
@@ -224,7 +266,9 @@ describePostgres("projection rebuild under load", ({ newSchema }) => {
   it("converges to a pure fold of everything while writers keep appending, async and inline", async () => {
     for (const inline of [false, true]) {
       const schema = newSchema();
-      const store = await connect({ connectionString: postgresUrl(), schema, logger: QUIET, ...(inline ? { inlineProjections: [CustomerTotals] } : {}) });
+      const config = { connectionString: postgresUrl(), schema, logger: QUIET, ...(inline ? { inlineProjections: [CustomerTotals] } : {}) };
+      const store = await connect(config);
+      const other = await connect(config);
       try {
         const totals = store.projection(CustomerTotals);
         if (!inline) totals.start({ batchSize: 50 });
@@ -238,13 +282,16 @@ describePostgres("projection rebuild under load", ({ newSchema }) => {
         const progress: number[] = [];
         await totals.rebuild({ onProgress: (p) => progress.push(p.events) });
         await new Promise((resolve) => setTimeout(resolve, 200));
-        await totals.rebuild();
+        // Two rebuilds at once, from two stores, in batches of different sizes: their swaps take turns.
+        await Promise.all([totals.rebuild(), other.projection(CustomerTotals).rebuild({ batchSize: 37 })]);
         writing = false;
         await Promise.all(writers);
         if (!inline) await totals.caughtUp();
         expect(await statesOf(store)).toEqual(pureFold(await readSettled(store, { limit: 1_000_000 })));
         expect(progress.length).toBeGreaterThan(0);
+        expect(await rebuildRows(store)).toEqual({ rebuilds: 0, states: 0 });
       } finally {
+        await other.close();
         await store.close();
       }
     }
