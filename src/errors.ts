@@ -128,6 +128,29 @@ export class SubscriptionError extends MeowmxError {
   }
 }
 
+/**
+ * The stored log carries transaction ids above this cluster's own: it was copied logically (pg_dump
+ * and restore, logical replication, a managed-service migration) from another cluster, and readers,
+ * which return only events older than every running transaction, would see none of it.
+ */
+export class RestoredLogError extends MeowmxError {
+  constructor(
+    readonly schema: string,
+    /** The newest stored event's transaction id. */
+    readonly newestTransactionId: string,
+    /** The transaction id this cluster gives next. */
+    readonly nextTransactionId: string,
+  ) {
+    super(
+      "RESTORED_LOG",
+      `the events in schema ${schema} were written by another PostgreSQL cluster: the newest has transaction id ${newestTransactionId}, ` +
+        `and this cluster is only at ${nextTransactionId} (a logical copy: pg_dump and restore, logical replication). ` +
+        `Until repaired, readers would see none of them and new events would sort before them. ` +
+        `Repair before anything appends: npx meowmx repair-positions (see the operations guide, "Backup and restore")`,
+    );
+  }
+}
+
 /** Renders validation issues one per line: `data.total: Too small: expected number to be >=0`. */
 export function formatIssues(issues: ReadonlyArray<ValidationIssue>): string {
   return issues
@@ -147,5 +170,7 @@ export const isInvalidEventError = (error: unknown): error is InvalidEventError 
 /** True when `error` is a {@link StreamNotFoundError}. */
 export const isStreamNotFoundError = (error: unknown): error is StreamNotFoundError =>
   error instanceof StreamNotFoundError;
+/** True when `error` is a {@link RestoredLogError}. */
+export const isRestoredLogError = (error: unknown): error is RestoredLogError => error instanceof RestoredLogError;
 /** True when `error` is a {@link SubscriptionError}. */
 export const isSubscriptionError = (error: unknown): error is SubscriptionError => error instanceof SubscriptionError;

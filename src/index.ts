@@ -7,6 +7,7 @@ export {
   InvalidArgumentError,
   InvalidEventError,
   MeowmxError,
+  RestoredLogError,
   StreamNotFoundError,
   SubscriptionError,
   formatIssues,
@@ -14,6 +15,7 @@ export {
   isEventValidationError,
   isInvalidEventError,
   isMeowmxError,
+  isRestoredLogError,
   isStreamNotFoundError,
   isSubscriptionError,
 } from "./errors.js";
@@ -35,7 +37,8 @@ export type {
   RecordedEvent,
   StreamPartition,
 } from "./event-store/events.js";
-export { DEFAULT_AGGREGATE_ID_TYPE, DEFAULT_SCHEMA, connect } from "./store/connect.js";
+export { DEFAULT_AGGREGATE_ID_TYPE, DEFAULT_SCHEMA, connect, repairPositions } from "./store/connect.js";
+export type { PositionRepair } from "./migrations/restored-log.js";
 export type { ConnectConfig } from "./store/connect.js";
 export type { EmbeddedDatabase } from "./database/embedded-connection.js";
 export type { Session } from "./store/session.js";

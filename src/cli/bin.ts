@@ -5,6 +5,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerEvents } from "./commands/events.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerRebuild } from "./commands/rebuild.js";
+import { registerRepairPositions } from "./commands/repair-positions.js";
 import { registerSubscriptions } from "./commands/subscriptions.js";
 import { registerStreams } from "./commands/streams.js";
 import { registerTrace } from "./commands/trace.js";
@@ -20,7 +21,7 @@ const program = new Command("meowmx")
   .exitOverride();
 
 const global = (): DatabaseOptions => program.opts<DatabaseOptions>();
-for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerCheck, registerTrace, registerDemo]) {
+for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerRepairPositions, registerCheck, registerTrace, registerDemo]) {
   register(program, global);
 }
 

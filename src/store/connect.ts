@@ -13,6 +13,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { CommitNotifier } from "../event-store/commit-notifier.js";
 import { CONSOLE_LOGGER, type Logger } from "../logger.js";
 import { migrate } from "../migrations/migrate.js";
+import { assertLogFromThisCluster, type PositionRepair, renumberPositions } from "../migrations/restored-log.js";
 import type { Projection } from "../projections/define-projection.js";
 import { Telemetry } from "../telemetry/telemetry.js";
 import { Store } from "./store.js";
@@ -94,6 +95,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
   try {
     if (config.migrate ?? true) await migrate(backend.db, { schema, aggregateIdType: configuredIdType });
     const existing = await readAggregateIdType(backend.db, schema);
+    if (existing !== undefined) await assertLogFromThisCluster(backend.db, schema);
     const aggregateIdType = existing ?? configuredAggregateIdType(configuredIdType);
     const channel = notifyChannel(schema);
     const broadcast = backend.kind === "postgres" ? () => sendNotify(backend.db, channel) : undefined;
@@ -117,6 +119,27 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
   } catch (error) {
     await backend.close();
     throw error;
+  }
+}
+
+/**
+ * Repairs a log restored from another cluster's logical copy (pg_dump and restore, logical
+ * replication), which `connect` refuses with a `RestoredLogError`: renumbers the stored positions in
+ * one transaction, order kept and before anything new, and moves checkpoints, parked events and
+ * projection positions with them. Idempotent: undefined when there is nothing to repair. What
+ * `npx meowmx repair-positions` runs.
+ */
+export async function repairPositions(config: Omit<ConnectConfig, "migrate" | "inlineProjections" | "listen"> = {}): Promise<PositionRepair | undefined> {
+  const schema = assertSchemaName(config.schema ?? DEFAULT_SCHEMA);
+  const backend = await openBackend(resolveTarget(config), config.logger ?? CONSOLE_LOGGER);
+  try {
+    const existing = await readAggregateIdType(backend.db, schema);
+    if (existing === undefined) return undefined;
+    // A dump of an older release's tables: bring them up to date first, as connect would.
+    await migrate(backend.db, { schema, aggregateIdType: existing.declared });
+    return await renumberPositions(backend.db, schema);
+  } finally {
+    await backend.close();
   }
 }
 

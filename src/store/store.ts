@@ -24,6 +24,7 @@ import type { Aggregate } from "../aggregates/define-aggregate.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import { ProjectionStates } from "../projections/projection-states.js";
 import { RebuildTables } from "../projections/rebuild-tables.js";
+import { assertLogFromThisCluster } from "../migrations/restored-log.js";
 
 /** Options of `store.transaction`. */
 export interface TransactionOptions {
@@ -229,8 +230,12 @@ export class Store extends Session {
     return checkEvents(aggregates, this.readAll({ aggregateTypes }), options.onProgress);
   }
 
-  /** Every subscription's checkpoint, lag, owner and last error, per partition (or one subscription's). */
-  subscriptionStatus(name?: string): Promise<SubscriptionStatus[]> {
+  /**
+   * Every subscription's checkpoint, lag, owner and last error, per partition (or one subscription's).
+   * Throws a `RestoredLogError` when the log came from another cluster (its lag would read 0).
+   */
+  async subscriptionStatus(name?: string): Promise<SubscriptionStatus[]> {
+    await assertLogFromThisCluster(this.parts.backend.db, this.schema);
     return this.checkpoints.status(this.parts.backend.db, name);
   }
 

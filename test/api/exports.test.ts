@@ -21,7 +21,7 @@ it("exports from meowmx exactly what users call", () => {
       "DEFAULT_MAX_ATTEMPTS", "DEFAULT_READ_LIMIT", "DEFAULT_SCHEMA", "EmbeddedDatabase", "EventBuilders", "EventOf", "EventSchemas",
       "EventValidationError", "ExpectedVersion", "HeldBackBy", "InvalidArgumentError", "InvalidEventError", "JsonObject",
       "JsonValue", "LoadOptions", "Loaded", "Logger", "MAX_JSON_DEPTH", "MeowmxConfig", "MeowmxError", "NewEvent",
-      "NewEventOf", "PROGRESS_EVERY", "ParkedEvent", "Projection", "ProjectionConfig", "ProjectionEvent",
+      "NewEventOf", "PROGRESS_EVERY", "ParkedEvent", "PositionRepair", "RestoredLogError", "isRestoredLogError", "repairPositions", "Projection", "ProjectionConfig", "ProjectionEvent",
       "ProjectionReducers", "ProjectionRunner", "ProjectionStateOf", "ProjectionWorkerOptions", "ReadAllOptions",
       "ReadOptions", "RebuildOptions", "RebuildProgress", "RebuildResult", "RecordedEvent", "Reducers", "Repository", "SUBSCRIPTION_DEFAULTS",
       "Session", "StateOf", "Store", "StreamNotFoundError", "StreamPartition", "Subscription", "SubscriptionConfig",

@@ -14,6 +14,10 @@ export interface ThrowawayCluster {
   restart(): Promise<void>;
   /** Runs SQL as the superuser, outside any store. */
   psql(sql: string): Promise<string>;
+  /** A logical dump of one schema (pg_dump, plain SQL), as a file's path. */
+  dump(schema: string): Promise<string>;
+  /** Runs a SQL file (such as a dump) as the superuser, stopping at the first error. */
+  restore(file: string): Promise<void>;
   /** Stops the server and removes its files. */
   destroy(): Promise<void>;
 }
@@ -67,6 +71,14 @@ export async function startThrowawayCluster(settings: Record<string, string> = {
       await start();
     },
     psql: async (sql) => (await run(join(bin, "psql"), [url, "-Atc", sql])).stdout,
+    dump: async (schema) => {
+      const file = join(dir, `${schema}-${Date.now()}.sql`);
+      await run(join(bin, "pg_dump"), [url, "--schema", schema, "--file", file]);
+      return file;
+    },
+    restore: async (file) => {
+      await run(join(bin, "psql"), [url, "--quiet", "-v", "ON_ERROR_STOP=1", "--file", file]);
+    },
     destroy: async () => {
       await stop().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
