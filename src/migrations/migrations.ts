@@ -132,4 +132,16 @@ export const MIGRATIONS: ReadonlyArray<MeowmxMigration> = [
       `create unlogged table ${quoteIdentifier(schema)}.projection_rebuild_states (like ${quoteIdentifier(schema)}.projection_states including all)`,
     ],
   },
+  {
+    name: "0007_subscription_attempts",
+    // Where a batch started that has not ended yet, how many events it could hold, and how often a
+    // batch of one event started there: a handler that ends its process is counted like one that throws.
+    statements: ({ schema }) => [
+      `alter table ${quoteIdentifier(schema)}.subscriptions
+  add column attempt_transaction_id xid8,
+  add column attempt_sequence bigint,
+  add column attempts integer not null default 0,
+  add column attempt_limit integer`,
+    ],
+  },
 ];

@@ -75,7 +75,8 @@ export async function renumberPositions(db: Kysely<any>, schema: string): Promis
     // it stay exactly those after it. One before every event stays at the start.
     const checkpoints = await sql`
       update ${table("subscriptions")} as s
-      set transaction_id = case when moved.new_sequence is null then '0'::xid8 else ${repaired} end, sequence = coalesce(moved.new_sequence, 0)
+      set transaction_id = case when moved.new_sequence is null then '0'::xid8 else ${repaired} end, sequence = coalesce(moved.new_sequence, 0),
+          attempt_transaction_id = null, attempt_sequence = null, attempts = 0, attempt_limit = null
       from ${table("subscriptions")} as old
       left join lateral (
         select m.new_sequence from meowmx_position_map as m

@@ -4,6 +4,17 @@ import { streamPartition } from "../event-store/event-log.js";
 import { decodePosition, positionOf } from "../event-store/position.js";
 import type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./status.js";
 
+/** A batch's attempt as recorded before its handler runs. */
+export interface Attempt {
+  /**
+   * After a batch that never ended: how many events it could hold, to be taken one at a time now
+   * (the one that ended the process is among them); 0 otherwise.
+   */
+  readonly singles: number;
+  /** How many times a batch of one event started here and never ended: its process ended. */
+  readonly endedBefore: number;
+}
+
 /** A partition's checkpoint as a worker claims it at the start of a batch. */
 export interface Claim {
   /** The position of the last event handled ("" before the first). */
@@ -84,6 +95,45 @@ export class Checkpoints {
     return { position: checkpointPosition({ tx_id: row.tx_id, seq: row.seq }), heldByOther: row.held_by_other === true };
   }
 
+  /**
+   * Records, committed before a batch's handler runs, that a batch of at most `limit` events starts
+   * at the partition's checkpoint, and takes the lease for `owner`: what a handler that ends the
+   * process leaves behind for the next worker to find. Undefined when another worker holds the
+   * lease. Its commit does not wait for the disk: it must outlive the process, not the server.
+   */
+  async startAttempt(db: Kysely<any>, name: string, partition: number, owner: string, leaseMs: number, limit: number): Promise<Attempt | undefined> {
+    const table = this.table("subscriptions");
+    // Unfinished: a batch that another worker started here and never ended (its process did). This
+    // worker's own attempts ended before it got here, whatever the row says.
+    const { rows } = await sql<{ attempts: number; unfinished: boolean; previous_limit: number | null }>`
+      with async_commit as materialized (select set_config('synchronous_commit', 'off', true)),
+      previous as (
+        select coalesce(attempt_transaction_id = transaction_id and attempt_sequence = sequence and owner is distinct from ${owner}, false) as unfinished,
+               attempts, attempt_limit
+        from ${table} where name = ${name} and partition = ${partition} for update
+      )
+      update ${table} as s set
+        attempts = case when previous.unfinished then previous.attempts + 1 when ${limit} = 1 then 1 else 0 end,
+        attempt_limit = case when previous.unfinished then 1 else ${limit} end,
+        attempt_transaction_id = s.transaction_id, attempt_sequence = s.sequence,
+        owner = ${owner}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      from previous, async_commit
+      where s.name = ${name} and s.partition = ${partition} and not coalesce(s.owner <> ${owner} and s.lease_until > now(), false)
+      returning s.attempts, previous.unfinished, previous.attempt_limit as previous_limit`.execute(db);
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return {
+      singles: row.unfinished ? Math.max(1, row.previous_limit ?? 1) : 0,
+      endedBefore: Math.max(0, row.attempts - 1),
+    };
+  }
+
+  /** Forgets a batch's attempt once this process knows how it ended (a commit of advance does too). */
+  async finishAttempt(db: Kysely<any>, name: string, partition: number): Promise<void> {
+    await sql`update ${this.table("subscriptions")} set attempt_transaction_id = null, attempt_sequence = null, attempts = 0, attempt_limit = null
+      where name = ${name} and partition = ${partition} and attempt_transaction_id is not null`.execute(db);
+  }
+
   /** The advisory lock key of a partition: one per schema, name and partition. */
   private partitionLockKey(name: string, partition: number) {
     return sql`hashtextextended(${`meowmx checkpoint ${this.schema}\u001f${name}\u001f${partition}`}, 0)`;
@@ -99,7 +149,8 @@ export class Checkpoints {
     const result = await sql`
       update ${this.table("subscriptions")}
       set transaction_id = ${at.transactionId.toString()}::xid8, sequence = ${at.sequence.toString()}, owner = ${owner},
-          lease_until = now() + ${leaseMs} * interval '1 millisecond', last_error = null, updated_at = now()
+          lease_until = now() + ${leaseMs} * interval '1 millisecond', last_error = null, updated_at = now(),
+          attempt_transaction_id = null, attempt_sequence = null, attempts = 0, attempt_limit = null
       where name = ${name} and partition = ${partition}
         and transaction_id = ${was.transactionId.toString()}::xid8 and sequence = ${was.sequence.toString()}`.execute(db);
     // A claim reads the checkpoint in the statement that takes the lock, with a snapshot that can

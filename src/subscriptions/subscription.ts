@@ -13,7 +13,7 @@ import { decodePosition, positionBefore } from "../event-store/position.js";
 import type { Logger } from "../logger.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
-import { CheckpointMovedError, type Checkpoints } from "./checkpoints.js";
+import { type Attempt, CheckpointMovedError, type Checkpoints } from "./checkpoints.js";
 import type { ParkedEvent, SubscriptionStatus } from "./status.js";
 import { WakeSignal } from "./wake-signal.js";
 
@@ -144,6 +144,8 @@ interface PartitionState {
   rerun: number;
   /** Events per batch: the batch size, less while concurrent transactions roll batches back. */
   limit: number;
+  /** Events to take one at a time: a batch of them ended its process, and one of them did. */
+  singles: number;
 }
 
 class HandlerFailure extends Error {
@@ -202,7 +204,7 @@ export class Subscription<Tx> {
     this.signals = Array.from({ length: this.config.partitions }, () => new WakeSignal());
     // Each partition's worker waits on it at most once at a time.
     setMaxListeners(this.config.partitions + 1, this.stopping.signal);
-    this.partitionStates = this.signals.map(() => ({ failure: undefined, narrowUntil: undefined, rerun: 0, limit: this.config.batchSize }));
+    this.partitionStates = this.signals.map(() => ({ failure: undefined, narrowUntil: undefined, rerun: 0, limit: this.config.batchSize, singles: 0 }));
     this.eventTypes = config.eventTypes === undefined ? undefined : new Set(config.eventTypes);
     this.parse = parserOf(config.from);
     this.started = this.startPosition().then((start) =>
@@ -372,7 +374,31 @@ export class Subscription<Tx> {
     return sleep(ms, this.stopping.signal);
   }
 
+  /**
+   * One batch: its attempt recorded first, so that a handler that ends the process is counted; the
+   * attempt forgotten again when the batch ends here without moving the checkpoint.
+   */
   private async batch(partition: number): Promise<BatchOutcome> {
+    const { checkpoints, db } = this.context;
+    const { name, leaseMs } = this.config;
+    const state = this.partitionStates[partition]!;
+    if (state.singles > 0) state.limit = 1;
+    const attempt = await checkpoints.startAttempt(db, name, partition, this.owner, leaseMs, state.limit);
+    if (attempt === undefined) return { kind: "standby" };
+    if (attempt.singles > 0) {
+      state.singles = attempt.singles;
+      state.limit = 1;
+    }
+    let outcome: BatchOutcome | undefined;
+    try {
+      outcome = await this.handleBatchOf(partition, attempt);
+      return outcome;
+    } finally {
+      if (outcome?.kind !== "handled") await checkpoints.finishAttempt(db, name, partition).catch(() => undefined);
+    }
+  }
+
+  private async handleBatchOf(partition: number, attempt: Attempt): Promise<BatchOutcome> {
     const { checkpoints } = this.context;
     const { name, batchSize, aggregateTypes, partitions, leaseMs } = this.config;
     try {
@@ -383,6 +409,12 @@ export class Subscription<Tx> {
         if (state.narrowUntil !== undefined && claim.position >= state.narrowUntil) state.narrowUntil = undefined;
         const limit = state.limit;
         let events = await log.read({ aggregateTypes, after: claim.position, limit, partition: { index: partition, count: partitions } });
+        const first = events[0];
+        if (attempt.endedBefore >= this.config.maxAttempts && first !== undefined && state.failure?.position !== first.position) {
+          // Counted like a throwing handler's attempts, the last of which this one is.
+          state.failure = { position: first.position, attempts: attempt.endedBefore - 1, error: undefined };
+          throw new HandlerFailure(first, new Error(`its handler ended the process ${attempt.endedBefore} times`));
+        }
         const failure = state.failure;
         const failing = failure === undefined ? -1 : events.findIndex((event) => event.position === failure.position);
         if (failing === 0 && failure!.attempts >= this.config.maxAttempts) {
@@ -403,7 +435,8 @@ export class Subscription<Tx> {
         }
         if (failing === 0) state.failure = undefined;
         // Smaller batches grow back once one gets through, unless a failing event is still sought.
-        if (state.narrowUntil === undefined) state.limit = Math.min(state.limit * 2, batchSize);
+        state.singles = Math.max(0, state.singles - events.length);
+        if (state.narrowUntil === undefined && state.singles === 0) state.limit = Math.min(state.limit * 2, batchSize);
         return { kind: "handled", count: events.length, full: events.length === limit && failing < 0 };
       });
     } catch (error) {

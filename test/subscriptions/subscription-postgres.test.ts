@@ -139,6 +139,42 @@ describePostgres("subscriptions across connections and processes", ({ newStore, 
   });
 
   for (const mode of ["handler", "handleBatch"] as const) {
+    it(`parks an event whose ${mode} ends the process, after maxAttempts (2) crashes of it alone, and handles the rest once`, async () => {
+      const store: Store = await newStore();
+      await query(`create table "${store.schema}".handled (seq bigserial primary key, stream text not null, version int not null, worker int not null)`);
+      for (let n = 0; n < 30; n++) await store.append("order", `s-${n % 5}`, [event("E")]);
+      await store.append("order", "crashing", [event("Crash")]);
+      for (let n = 30; n < 60; n++) await store.append("order", `s-${n % 5}`, [event("E")]);
+      const spawnWorker = () => {
+        const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "worker-process.ts"), postgresUrl(), store.schema, "300", mode], {
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        children.push(child);
+        return new Promise<ChildProcess>((resolve) => child.stdout!.once("data", () => resolve(child)));
+      };
+      const exitCodes: Array<number | null> = [];
+      let worker = await spawnWorker();
+      const handled = async () => (await query<{ rows: number; distinct: number }>(
+        `select count(*)::int as rows, count(distinct (stream, version))::int as distinct from "${store.schema}".handled`,
+      ))[0]!;
+      await eventually(async () => {
+        if (worker.exitCode !== null) {
+          exitCodes.push(worker.exitCode);
+          worker = await spawnWorker();
+        }
+        return (await handled()).rows === 60 && (await store.parkedEvents("read-model")).length === 1;
+      }, 90_000, "every event handled and the crashing one parked");
+      await sleep(300);
+      expect(await handled()).toEqual({ rows: 60, distinct: 60 });
+      const [parked] = await store.parkedEvents("read-model");
+      const [crashing] = await store.load("order", "crashing");
+      expect(parked).toMatchObject({ position: crashing!.position, attempts: 2 });
+      expect(parked!.error).toMatch(/ended the process 2 times/);
+      // One crash of a batch of 20 (the next 20 events are then taken one at a time), two of the event alone.
+      expect(exitCodes).toEqual([70, 70, 70]);
+      worker.kill("SIGTERM");
+    }, 120_000);
+
   it(`builds a read model exactly once with ${mode} from 3 worker processes while 8 writers append, poison events are parked and the active worker is killed twice`, async () => {
     const store: Store = await newStore();
     await query(`create table "${store.schema}".handled (seq bigserial primary key, stream text not null, version int not null, worker int not null)`);

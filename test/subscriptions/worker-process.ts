@@ -2,6 +2,7 @@
  * A worker process for the multi-process subscription tests: runs the "read-model" subscription,
  * writing one row per event through tx (`handler`), or one multi-row insert per batch
  * (`handleBatch`), until it is told to stop or killed. Events of type Poison fail; they are parked.
+ * An event of type Crash ends the process at once (exit code 70), as an out-of-memory would.
  * Arguments: database URL, schema, lease in ms, "handler" or "handleBatch".
  */
 import { connect, type RecordedEvent, type TransactionSession } from "../../src/index.js";
@@ -10,6 +11,7 @@ import { QUIET } from "../support/quiet-logger.js";
 const [url, schema, leaseMs, mode] = process.argv.slice(2) as [string, string, string, "handler" | "handleBatch"];
 const store = await connect({ connectionString: url, schema, migrate: false, logger: QUIET });
 const rows = async (events: RecordedEvent[], tx: TransactionSession) => {
+  if (events.some((event) => event.type === "Crash")) process.exit(70);
   if (events.some((event) => event.type === "Poison")) throw new Error("poison");
   await tx.db
     .insertInto(`${schema}.handled`)
