@@ -206,6 +206,21 @@ export class Checkpoints {
       on conflict do nothing`.execute(db);
   }
 
+  /**
+   * The streams with a parked event of the subscription, as "type/id" keys (see {@link streamKey}),
+   * each with the position of its first parked event.
+   */
+  async parkedStreams(db: Kysely<any>, name: string): Promise<Map<string, string>> {
+    const { rows } = await sql<{ aggregate_type: string; aggregate_id: string; tx_id: string; seq: string }>`
+      select distinct on (e.aggregate_type, e.aggregate_id) e.aggregate_type, e.aggregate_id::text as aggregate_id,
+             p.transaction_id::text as tx_id, p.sequence::text as seq
+      from ${this.table("parked_events")} as p
+      join ${this.table("events")} as e on e.transaction_id = p.transaction_id and e.sequence = p.sequence
+      where p.subscription = ${name}
+      order by e.aggregate_type, e.aggregate_id, p.transaction_id, p.sequence`.execute(db);
+    return new Map(rows.map((row) => [streamKey(row.aggregate_type, row.aggregate_id), checkpointPosition(row)]));
+  }
+
   /** The parked events of a subscription, oldest first. */
   async parked(db: Kysely<any>, name: string): Promise<ParkedEvent[]> {
     const { rows } = await sql<{ subscription: string; tx_id: string; seq: string; error: string; attempts: number; parked_at: Date }>`
@@ -324,3 +339,6 @@ export class Checkpoints {
 function checkpointPosition(row: { tx_id: string; seq: string }): string {
   return row.seq === "0" ? "" : positionOf(row.tx_id, row.seq);
 }
+
+/** A stream's key in {@link Checkpoints.parkedStreams}. */
+export const streamKey = (aggregateType: string, aggregateId: string): string => `${aggregateType}\u001f${aggregateId}`;

@@ -13,7 +13,7 @@ import { decodePosition, positionBefore } from "../event-store/position.js";
 import type { Logger } from "../logger.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
-import { type Attempt, CheckpointMovedError, type Checkpoints } from "./checkpoints.js";
+import { type Attempt, CheckpointMovedError, type Checkpoints, streamKey } from "./checkpoints.js";
 import type { ParkedEvent, SubscriptionStatus } from "./status.js";
 import { WakeSignal } from "./wake-signal.js";
 
@@ -59,6 +59,12 @@ export interface SubscriptionOptions {
   readonly heldBackWarningMs?: number;
   /** "stop" (default): stop with a SubscriptionError; "park": put the event aside and move on. */
   readonly onError?: "stop" | "park";
+  /**
+   * What a parked event holds back. "event" (default): only itself; later events of its stream are
+   * handled. "stream": later events of a stream with a parked event are parked behind it, in order,
+   * so that a read model never sees a stream with a gap; `replayParked` replays them in order.
+   */
+  readonly parkScope?: "event" | "stream";
   /**
    * Where the subscription starts when its checkpoint does not exist yet: "beginning" (default), "end"
    * (after the newest event readers can see now), or after a position. An existing checkpoint wins.
@@ -427,7 +433,7 @@ export class Subscription<Tx> {
         }
         // Handle what comes before a failing event on its own, then the failing event alone.
         if (failing >= 0) events = events.slice(0, Math.max(failing, 1));
-        await this.handleTraced(events, tx);
+        await this.handleTraced(await this.parkBehind(db, events), tx);
         try {
           await checkpoints.advance(db, name, partition, claim.position, events.at(-1)?.position ?? claim.position, this.owner, leaseMs);
         } catch (error) {
@@ -453,6 +459,28 @@ export class Subscription<Tx> {
       if (!(error instanceof HandlerFailure)) throw error;
       return this.handlerFailed(partition, error);
     }
+  }
+
+  /**
+   * With `parkScope: "stream"`, parks the events of streams that have a parked event behind it, in
+   * the batch's transaction, and returns the others, to handle.
+   */
+  private async parkBehind(db: Kysely<any>, events: ReadonlyArray<RecordedEvent>): Promise<ReadonlyArray<RecordedEvent>> {
+    if (this.config.parkScope !== "stream" || events.length === 0) return events;
+    const { checkpoints } = this.context;
+    const parked = await checkpoints.parkedStreams(db, this.config.name);
+    if (parked.size === 0) return events;
+    const handle: RecordedEvent[] = [];
+    for (const event of events) {
+      const key = streamKey(event.aggregateType, event.aggregateId);
+      const first = parked.get(key);
+      if (first === undefined) {
+        handle.push(event);
+        continue;
+      }
+      await checkpoints.park(db, this.config.name, event.position, `parked behind ${first}, a parked event of its stream`, 0);
+    }
+    return handle;
   }
 
   /**
@@ -571,18 +599,23 @@ export async function replayParked<Tx>(
   handler: (event: RecordedEvent, tx: Tx) => Promise<void> | void,
 ): Promise<number> {
   let replayed = 0;
-  for (const parked of await context.checkpoints.parked(context.db, name)) {
-    const handled = await context.transaction(async ({ tx, db, log }) => {
-      // Taken first: a replay running at the same time waits here, then finds the event gone.
-      if (!(await context.checkpoints.unpark(db, name, parked.position))) return false;
-      const [event] = await log.read({ after: positionBefore(parked.position), limit: 1 });
-      if (event === undefined || event.position !== parked.position) {
-        throw new SubscriptionError(name, `parked event ${parked.position} is no longer in the log`, parked.position);
-      }
-      await withEventMetadata(causationMetadata(event), () => handler(event, tx));
-      return true;
-    });
-    if (handled) replayed++;
+  // Again until none is left: a worker may park more behind a stream's parked events meanwhile.
+  for (let pass = -1; pass !== 0; ) {
+    pass = 0;
+    for (const parked of await context.checkpoints.parked(context.db, name)) {
+      const handled = await context.transaction(async ({ tx, db, log }) => {
+        // Taken first: a replay running at the same time waits here, then finds the event gone.
+        if (!(await context.checkpoints.unpark(db, name, parked.position))) return false;
+        const [event] = await log.read({ after: positionBefore(parked.position), limit: 1 });
+        if (event === undefined || event.position !== parked.position) {
+          throw new SubscriptionError(name, `parked event ${parked.position} is no longer in the log`, parked.position);
+        }
+        await withEventMetadata(causationMetadata(event), () => handler(event, tx));
+        return true;
+      });
+      if (handled) pass++;
+    }
+    replayed += pass;
   }
   return replayed;
 }
@@ -633,13 +666,14 @@ function withDefaults<Tx>(config: SubscriptionConfig<Tx, ReadonlyArray<AnyAggreg
     throw new InvalidArgumentError(`subscription ${name}: from must name at least one aggregate definition`);
   }
   const aggregateTypes = config.from === undefined ? config.aggregateTypes : [...definitionsByType(config.from).keys()];
-  const merged = { ...SUBSCRIPTION_DEFAULTS, onError: "stop" as const, ...config, aggregateTypes } as Settings<Tx> & Pick<SubscriptionOptions, "eventTypes">;
+  const merged = { ...SUBSCRIPTION_DEFAULTS, onError: "stop" as const, parkScope: "event" as const, ...config, aggregateTypes } as Settings<Tx> & Pick<SubscriptionOptions, "eventTypes">;
   for (const key of ["batchSize", "maxSleepMs", "leaseMs", "partitions", "retryDelayMs", "heldBackWarningMs"] as const) {
     const value = merged[key];
     if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${key} must be a whole number >= 1, got ${String(value)}`);
   }
   assertMaxAttempts(merged.maxAttempts);
   if (merged.onError !== "stop" && merged.onError !== "park") throw new InvalidArgumentError(`onError must be "stop" or "park"`);
+  if (merged.parkScope !== "event" && merged.parkScope !== "stream") throw new InvalidArgumentError(`parkScope must be "event" or "stream"`);
   if (merged.startFrom !== undefined && merged.startFrom !== "beginning" && merged.startFrom !== "end") decodePosition(merged.startFrom);
   if (merged.eventTypes !== undefined && !(Array.isArray(merged.eventTypes) && merged.eventTypes.every((type) => typeof type === "string"))) {
     throw new InvalidArgumentError("eventTypes must be an array of event type names");
