@@ -17,7 +17,10 @@ export interface MeowmxMigration {
 
 /**
  * Every migration, oldest first. A released migration is never edited: changes come as new entries,
- * so that databases created by older versions upgrade step by step.
+ * so that databases created by older versions upgrade step by step. Each only expands (new tables,
+ * new columns that are nullable or have a default, new indexes): the previous release keeps working
+ * on the migrated schema during a rolling deploy, as test/migrations/rolling-upgrade.test.ts checks
+ * with its packed copy. A column or table is removed only once no release that uses it runs.
  */
 export const MIGRATIONS: ReadonlyArray<MeowmxMigration> = [
   {
