@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Logger } from "../logger.js";
 import { type EmbeddedDatabase, embeddedKysely, embeddedTransaction } from "./embedded-connection.js";
-import { NotificationListener } from "./notification-listener.js";
+import { NotificationListener, PROBE_PAYLOAD } from "./notification-listener.js";
 import { preparingPool } from "./prepared-statements.js";
 
 /** How meowmx reaches its database: an embedded PGlite or a PostgreSQL pool. */
@@ -64,7 +64,8 @@ export async function openBackend(target: BackendTarget, logger: Logger): Promis
       transaction: (work) => db.transaction().execute(work),
       listen: (channel, onNotify) => {
         // A connection of its own, not one of the pool's: it is held for as long as the store listens.
-        const listener = new NotificationListener(() => openClient(pool.options), channel, onNotify, logger);
+        const probe = () => sendNotify(db, channel, PROBE_PAYLOAD);
+        const listener = new NotificationListener(() => openClient(pool.options), channel, onNotify, logger, probe);
         listener.start();
         return listener;
       },
@@ -128,8 +129,8 @@ export function notifyChannel(schema: string): string {
 }
 
 /** Sends an empty notification on `channel`, in a transaction of its own. */
-export async function sendNotify(db: Kysely<any>, channel: string): Promise<void> {
-  await sql`select pg_notify(${channel}, '')`.execute(db);
+export async function sendNotify(db: Kysely<any>, channel: string, payload = ""): Promise<void> {
+  await sql`select pg_notify(${channel}, ${payload})`.execute(db);
 }
 
 /**

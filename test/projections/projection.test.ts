@@ -4,7 +4,7 @@ import { sql } from "kysely";
 import { z } from "zod";
 import { connect, defineAggregate, defineProjection, type NewEvent, type RecordedEvent, type Store } from "../../src/index.js";
 import { CustomerTotals, Order, Refund } from "../support/aggregates.js";
-import { describeEachBackend, describePostgres, postgresUrl } from "../support/backends.js";
+import { describeEachBackend, describePostgres, postgresConnection } from "../support/backends.js";
 import { QUIET } from "../support/quiet-logger.js";
 import { readSettled } from "../support/eventually.js";
 
@@ -266,7 +266,7 @@ describePostgres("projection rebuild under load", ({ newSchema }) => {
   it("converges to a pure fold of everything while writers keep appending, async and inline", async () => {
     for (const inline of [false, true]) {
       const schema = newSchema();
-      const config = { connectionString: postgresUrl(), schema, logger: QUIET, ...(inline ? { inlineProjections: [CustomerTotals] } : {}) };
+      const config = { ...postgresConnection(), schema, logger: QUIET, ...(inline ? { inlineProjections: [CustomerTotals] } : {}) };
       const store = await connect(config);
       const other = await connect(config);
       try {

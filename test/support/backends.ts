@@ -22,6 +22,15 @@ export interface BackendContext {
 /** The PostgreSQL URL of this run, or "" when the tests run on PGlite only. */
 export const postgresUrl = (): string => inject("postgresUrl");
 
+/**
+ * How a store reaches this run's PostgreSQL: through a pooler in transaction mode
+ * (MEOWMX_TEST_POOLER), without LISTEN and without statements prepared per connection.
+ */
+export const postgresConnection = (): ConnectConfig => ({
+  connectionString: postgresUrl(),
+  ...(inject("pooled") ? { listen: false, preparedStatements: false } : {}),
+});
+
 /** The backends enabled for this run: PGlite always (unless narrowed), PostgreSQL when one is there. */
 export function enabledBackends(): BackendKind[] {
   const wanted = (process.env.MEOWMX_TEST_BACKENDS ?? "pglite,postgres").split(",");
@@ -73,8 +82,7 @@ function backendContext(kind: BackendKind): BackendContext {
     newSchema,
     query,
     async newStore(config = {}) {
-      const where: ConnectConfig =
-        kind === "pglite" ? { pglite: await getPglite() } : { connectionString: postgresUrl() };
+      const where: ConnectConfig = kind === "pglite" ? { pglite: await getPglite() } : postgresConnection();
       if (config.schema !== undefined) schemas.push(config.schema);
       const store = await connect({ logger: QUIET, ...config, schema: config.schema ?? newSchema(), ...where });
       stores.push(store);

@@ -30,7 +30,8 @@ async function binaries(): Promise<string | undefined> {
   return newest === undefined ? undefined : join(root, newest, "bin");
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().listen(0, "127.0.0.1", () => {
       const address = server.address();
