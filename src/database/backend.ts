@@ -113,6 +113,9 @@ function quietClients(pool: pg.Pool): Pick<pg.Pool, "connect" | "end"> {
 /** Opens one connection outside any pool, with the pool's settings. */
 async function openClient(options: pg.ClientConfig): Promise<pg.Client> {
   const client = new pg.Client(options);
+  // From its first moment: a connection ended by the server must never be an uncaught error, even
+  // before the caller has listened for errors itself.
+  client.on("error", () => {});
   try {
     await client.connect();
   } catch (error) {

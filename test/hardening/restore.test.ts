@@ -59,6 +59,7 @@ describe.runIf(enabledBackends().includes("postgres"))("a logical restore into a
 
     // A subscription part way, one that parked an event, a projection with a state per customer.
     const history = await everything(old);
+    expect(history).toHaveLength(23);
     const checkpointAt = history[9]!;
     const partway = old.subscribe({ name: "partway", batchSize: 1, handler: () => undefined });
     await partway.caughtUp();
@@ -85,7 +86,7 @@ describe.runIf(enabledBackends().includes("postgres"))("a logical restore into a
     expect(isRestoredLogError(refused)).toBe(true);
     expect(String(refused)).toMatch(/another PostgreSQL cluster.*npx meowmx repair-positions/s);
 
-    expect(await repairWithCli(target.url, schema)).toMatch(new RegExp(`renumbered ${history.length} events; moved 3 subscription checkpoints, 1 parked events`));
+    expect(await repairWithCli(target.url, schema)).toMatch(new RegExp(`renumbered ${history.length} events; moved 3 subscription checkpoints, 1 parked events and 5 projection states with them`));
     expect(await repairWithCli(target.url, schema)).toMatch(/nothing to repair/);
 
     const store = await connect({ connectionString: target.url, schema, logger: QUIET });
