@@ -2,9 +2,9 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, isRestoredLogError, type RecordedEvent, type Store } from "../../src/index.js";
+import { connect, isRestoredLogError, type RecordedEvent, repairPositions, type Store } from "../../src/index.js";
 import { CustomerTotals, Order } from "../support/aggregates.js";
-import { enabledBackends } from "../support/backends.js";
+import { describeEachBackend, enabledBackends } from "../support/backends.js";
 import { QUIET } from "../support/quiet-logger.js";
 import { startThrowawayCluster, type ThrowawayCluster } from "../support/throwaway-cluster.js";
 
@@ -124,4 +124,27 @@ describe.runIf(enabledBackends().includes("postgres"))("a logical restore into a
       await store.close();
     }
   }, 120_000);
+});
+
+// The same detection and repair on both backends, with a row as a restore from a busier cluster leaves it.
+describeEachBackend("positions from another cluster", ({ newStore, query, where }) => {
+  it("are refused by subscriptionStatus and connect, and repaired in place", async () => {
+    const store = await newStore();
+    await store.append("order", "o-1", [created("c-1", 1)]);
+    const sub = store.subscribe({ name: "status", handler: () => undefined });
+    await sub.caughtUp();
+    await sub.stop();
+    const [{ next }] = (await query<{ next: string }>("select pg_snapshot_xmax(pg_current_snapshot())::text as next")) as [{ next: string }];
+    await query(
+      `insert into "${store.schema}".events (transaction_id, aggregate_type, aggregate_id, version, type, data, event_id)
+       values ($1::xid8, 'order', 'o-1', 2, 'OrderShipped', '{"trackingCode":"T"}', gen_random_uuid())`,
+      [String(BigInt(next) + 1_000_000n)],
+    );
+    await expect(store.subscriptionStatus()).rejects.toSatisfy(isRestoredLogError);
+    await expect(connect({ ...(await where()), schema: store.schema, logger: QUIET })).rejects.toSatisfy(isRestoredLogError);
+    expect(await repairPositions({ ...(await where()), schema: store.schema, logger: QUIET })).toEqual({ events: 2, checkpoints: 1, parkedEvents: 0, projectionStates: 0 });
+    expect((await store.load("order", "o-1")).map((event) => event.type)).toEqual(["OrderCreated", "OrderShipped"]);
+    expect((await store.read()).map((event) => event.type)).toEqual(["OrderCreated", "OrderShipped"]);
+    expect((await store.subscriptionStatus("status"))[0]?.lag).toBe(1);
+  });
 });

@@ -15,6 +15,8 @@ export interface BackendContext {
   newStore(config?: Omit<ConnectConfig, "dataDir" | "pglite" | "connectionString" | "pool">): Promise<Store>;
   /** A fresh schema name, dropped after the test. */
   newSchema(): string;
+  /** How a store reaches this backend: the file's PGlite, or the PostgreSQL of the run. */
+  where(): Promise<ConnectConfig>;
   /** Runs SQL on the backend's database, outside any store. */
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
 }
@@ -77,12 +79,15 @@ function backendContext(kind: BackendKind): BackendContext {
     await pool?.end();
   });
 
+  const whereOf = async (): Promise<ConnectConfig> => (kind === "pglite" ? { pglite: await getPglite() } : postgresConnection());
+
   return {
     kind,
     newSchema,
     query,
+    where: whereOf,
     async newStore(config = {}) {
-      const where: ConnectConfig = kind === "pglite" ? { pglite: await getPglite() } : postgresConnection();
+      const where = await whereOf();
       if (config.schema !== undefined) schemas.push(config.schema);
       const store = await connect({ logger: QUIET, ...config, schema: config.schema ?? newSchema(), ...where });
       stores.push(store);
