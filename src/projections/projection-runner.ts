@@ -175,10 +175,12 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
       }
       await rebuilds.heartbeat(db, id, projection.name);
     };
+    // Every page after the last one folded, until a read finds none.
+    const foldRest = async (db: Kysely<any>, read: (after: string) => Promise<RecordedEvent[]>) => {
+      for (let page = await read(position); page.length > 0; page = await read(position)) await foldPage(db, page);
+    };
     try {
-      for (let page = await context.read({ aggregateTypes, limit }); page.length > 0; page = await context.read({ aggregateTypes, after: position, limit })) {
-        await foldPage(context.db, page);
-      }
+      await foldRest(context.db, (after) => context.read({ aggregateTypes, after, limit }));
       const keys = await context.transaction(async ({ db, log }) => {
         await context.states.lockForRebuild(db, projection.name);
         if (!context.inline) {
@@ -188,11 +190,7 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
         }
         // Inline writers are locked out now, so every committed event counts; a worker's events
         // are only those its checkpoint may pass.
-        for (;;) {
-          const page = await log.read({ aggregateTypes, after: position, limit }, { settledOnly: !context.inline });
-          if (page.length === 0) break;
-          await foldPage(db, page);
-        }
+        await foldRest(db, (after) => log.read({ aggregateTypes, after, limit }, { settledOnly: !context.inline }));
         const keys = await rebuilds.swapIn(db, id, projection.name);
         if (!context.inline) await context.checkpoints.moveTo(db, this.subscriptionName, 0, position);
         await sql`

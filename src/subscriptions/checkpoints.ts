@@ -15,14 +15,6 @@ export interface Attempt {
   readonly endedBefore: number;
 }
 
-/** A partition's checkpoint as a worker claims it at the start of a batch. */
-export interface Claim {
-  /** The position of the last event handled ("" before the first). */
-  readonly position: string;
-  /** Another live worker holds the lease: this one stands by. */
-  readonly heldByOther: boolean;
-}
-
 /** The checkpoint moved while a batch was handled: the batch is rolled back and read again. */
 export class CheckpointMovedError extends MeowmxError {
   constructor(name: string, partition: number) {
@@ -79,20 +71,21 @@ export class Checkpoints {
   }
 
   /**
-   * Takes a partition for the batch's transaction and reads its checkpoint. Undefined when another
-   * worker's batch holds it right now (no waiting). The lock is an advisory one, not a row lock, so
-   * that the transaction gets no transaction id before its handler writes: a transaction id taken
-   * early would put the handler's appends behind other writers' and make them conflict.
+   * Takes a partition for the batch's transaction and reads its checkpoint: the position of the last
+   * event handled ("" before the first). Undefined when another worker's batch holds it right now
+   * (no waiting). The lease was taken before, by {@link startAttempt}. The lock is an advisory one,
+   * not a row lock, so that the transaction gets no transaction id before its handler writes: a
+   * transaction id taken early would put the handler's appends behind other writers' and make them
+   * conflict.
    */
-  async claim(db: Kysely<any>, name: string, partition: number, owner: string): Promise<Claim | undefined> {
-    const { rows } = await sql<{ locked: boolean; tx_id: string | null; seq: string | null; held_by_other: boolean | null }>`
+  async claim(db: Kysely<any>, name: string, partition: number): Promise<string | undefined> {
+    const { rows } = await sql<{ locked: boolean; tx_id: string | null; seq: string | null }>`
       with lock as materialized (select pg_try_advisory_xact_lock(${this.partitionLockKey(name, partition)}) as locked)
-      select lock.locked, s.transaction_id::text as tx_id, s.sequence::text as seq,
-             coalesce(s.owner <> ${owner} and s.lease_until > now(), false) as held_by_other
+      select lock.locked, s.transaction_id::text as tx_id, s.sequence::text as seq
       from lock left join ${this.table("subscriptions")} s on lock.locked and s.name = ${name} and s.partition = ${partition}`.execute(db);
     const row = rows[0];
     if (row === undefined || !row.locked || row.tx_id === null || row.seq === null) return undefined;
-    return { position: checkpointPosition({ tx_id: row.tx_id, seq: row.seq }), heldByOther: row.held_by_other === true };
+    return checkpointPosition({ tx_id: row.tx_id, seq: row.seq });
   }
 
   /**
@@ -197,12 +190,20 @@ export class Checkpoints {
       where name = ${name} and partition = ${partition} and owner = ${owner}`.execute(db);
   }
 
-  /** Puts an event aside as given up on (the caller moves the checkpoint past it in the same transaction). */
-  async park(db: Kysely<any>, name: string, position: string, error: string, attempts: number): Promise<void> {
-    const at = decodePosition(position);
+  /**
+   * Puts events aside as given up on, in one statement (the caller moves the checkpoint past them in
+   * the same transaction).
+   */
+  async park(db: Kysely<any>, name: string, events: ReadonlyArray<{ position: string; error: string; attempts: number }>): Promise<void> {
+    if (events.length === 0) return;
+    const rows = events.map(({ position, error, attempts }) => {
+      const at = decodePosition(position);
+      return { transaction_id: at.transactionId.toString(), sequence: at.sequence.toString(), error, attempts };
+    });
     await sql`
       insert into ${this.table("parked_events")} (subscription, transaction_id, sequence, error, attempts)
-      values (${name}, ${at.transactionId.toString()}::xid8, ${at.sequence.toString()}, ${error}, ${attempts})
+      select ${name}, x.transaction_id::xid8, x.sequence, x.error, x.attempts
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(transaction_id text, sequence bigint, error text, attempts integer)
       on conflict do nothing`.execute(db);
   }
 

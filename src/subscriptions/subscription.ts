@@ -409,12 +409,12 @@ export class Subscription<Tx> {
     const { name, batchSize, aggregateTypes, partitions, leaseMs } = this.config;
     try {
       return await this.context.transaction(async ({ tx, db, log }): Promise<BatchOutcome> => {
-        const claim = await checkpoints.claim(db, name, partition, this.owner);
-        if (claim === undefined || claim.heldByOther) return { kind: "standby" };
+        const claimed = await checkpoints.claim(db, name, partition);
+        if (claimed === undefined) return { kind: "standby" };
         const state = this.partitionStates[partition]!;
-        if (state.narrowUntil !== undefined && claim.position >= state.narrowUntil) state.narrowUntil = undefined;
+        if (state.narrowUntil !== undefined && claimed >= state.narrowUntil) state.narrowUntil = undefined;
         const limit = state.limit;
-        let events = await log.read({ aggregateTypes, after: claim.position, limit, partition: { index: partition, count: partitions } });
+        let events = await log.read({ aggregateTypes, after: claimed, limit, partition: { index: partition, count: partitions } });
         const first = events[0];
         if (attempt.endedBefore >= this.config.maxAttempts && first !== undefined && state.failure?.position !== first.position) {
           // Counted like a throwing handler's attempts, the last of which this one is.
@@ -425,8 +425,8 @@ export class Subscription<Tx> {
         const failing = failure === undefined ? -1 : events.findIndex((event) => event.position === failure.position);
         if (failing === 0 && failure!.attempts >= this.config.maxAttempts) {
           // Only reached with onError "park": "stop" ends the subscription when the attempts run out.
-          await checkpoints.park(db, name, failure!.position, errorText(failure!.error), failure!.attempts);
-          await checkpoints.advance(db, name, partition, claim.position, failure!.position, this.owner, leaseMs);
+          await checkpoints.park(db, name, [{ position: failure!.position, error: errorText(failure!.error), attempts: failure!.attempts }]);
+          await checkpoints.advance(db, name, partition, claimed, failure!.position, this.owner, leaseMs);
           state.failure = undefined;
           this.context.logger.warn(`subscription ${name}: parked event ${failure!.position}`, { error: errorText(failure!.error) });
           return { kind: "handled", count: 1, full: false };
@@ -435,7 +435,7 @@ export class Subscription<Tx> {
         if (failing >= 0) events = events.slice(0, Math.max(failing, 1));
         await this.handleTraced(await this.parkBehind(db, events), tx);
         try {
-          await checkpoints.advance(db, name, partition, claim.position, events.at(-1)?.position ?? claim.position, this.owner, leaseMs);
+          await checkpoints.advance(db, name, partition, claimed, events.at(-1)?.position ?? claimed, this.owner, leaseMs);
         } catch (error) {
           throw aborted(error) ? this.unattributed(events, events.length, error) : error;
         }
@@ -470,17 +470,16 @@ export class Subscription<Tx> {
     const { checkpoints } = this.context;
     const parked = await checkpoints.parkedStreams(db, this.config.name);
     if (parked.size === 0) return events;
-    const handle: RecordedEvent[] = [];
-    for (const event of events) {
-      const key = streamKey(event.aggregateType, event.aggregateId);
-      const first = parked.get(key);
-      if (first === undefined) {
-        handle.push(event);
-        continue;
-      }
-      await checkpoints.park(db, this.config.name, event.position, `parked behind ${first}, a parked event of its stream`, 0);
-    }
-    return handle;
+    const behind = (event: RecordedEvent) => parked.get(streamKey(event.aggregateType, event.aggregateId));
+    await checkpoints.park(
+      db,
+      this.config.name,
+      events.flatMap((event) => {
+        const first = behind(event);
+        return first === undefined ? [] : [{ position: event.position, error: `parked behind ${first}, a parked event of its stream`, attempts: 0 }];
+      }),
+    );
+    return events.filter((event) => behind(event) === undefined);
   }
 
   /**
@@ -599,8 +598,9 @@ export async function replayParked<Tx>(
   handler: (event: RecordedEvent, tx: Tx) => Promise<void> | void,
 ): Promise<number> {
   let replayed = 0;
+  let pass: number;
   // Again until none is left: a worker may park more behind a stream's parked events meanwhile.
-  for (let pass = -1; pass !== 0; ) {
+  do {
     pass = 0;
     for (const parked of await context.checkpoints.parked(context.db, name)) {
       const handled = await context.transaction(async ({ tx, db, log }) => {
@@ -616,7 +616,7 @@ export async function replayParked<Tx>(
       if (handled) pass++;
     }
     replayed += pass;
-  }
+  } while (pass > 0);
   return replayed;
 }
 

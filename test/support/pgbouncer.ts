@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { chown, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,7 +53,8 @@ export async function startPgBouncer(serverUrl: string): Promise<Pooler> {
     const { stdout: gid } = await run("id", ["-g", "postgres"]);
     for (const file of ["", "users.txt", "pgbouncer.ini"]) await chown(join(dir, file), Number(uid.trim()), Number(gid.trim()));
   }
-  const binary = await run("sh", ["-c", "command -v pgbouncer || ls /usr/sbin/pgbouncer"]).then(({ stdout }) => stdout.trim().split("\n")[0]!);
+  // Debian installs it outside a user's PATH.
+  const binary = existsSync("/usr/sbin/pgbouncer") ? "/usr/sbin/pgbouncer" : "pgbouncer";
   const child: ChildProcess = asRoot
     ? spawn("runuser", ["-u", "postgres", "--", binary, join(dir, "pgbouncer.ini")], { stdio: "ignore" })
     : spawn(binary, [join(dir, "pgbouncer.ini")], { stdio: "ignore" });
