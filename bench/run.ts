@@ -7,188 +7,32 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import pg from "pg";
-import { sql } from "kysely";
 import { z } from "zod";
 import { CommandHandler, STREAM_DOES_NOT_EXIST } from "@event-driven-io/emmett";
-import { getPostgreSQLEventStore, type PostgresEventStore, postgreSQLEventStoreConsumer } from "@event-driven-io/emmett-postgresql";
-import { type ConnectConfig, connect, defineAggregate, defineProjection, type RecordedEvent, type Store } from "../src/index.js";
-
-const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3);
-const CONNECTIONS = 8;
-const payload = { customerId: "customer-0001", sku: "SKU-12345-ABCDE", quantity: 3, price: 129.99, note: "x".repeat(150) };
-
-const Item = defineAggregate({
-  type: "item",
-  events: { Added: z.object({ customerId: z.string(), sku: z.string(), quantity: z.number(), price: z.number(), note: z.string() }) },
-  initialState: { count: 0, total: 0 },
-  evolve: {
-    Added: (draft, data) => {
-      draft.count += 1;
-      draft.total += data.quantity * data.price;
-    },
-  },
-});
-
-interface Row {
-  workload: string;
-  backend?: "PostgreSQL" | "PGlite";
-  unit: string;
-  meowmx: Measure;
-  emmett?: Measure;
-  raw?: Measure;
-  /** meowmx itself in other settings, by name, to compare with. */
-  variants?: Record<string, Measure>;
-  target?: string;
-  /** Whether the target was met, where the run can tell. */
-  met?: boolean;
-}
-interface Measure {
-  median: number;
-  min: number;
-  max: number;
-}
-
-const schemaName = () => `bench_${randomBytes(4).toString("hex")}`;
-
-/** Whether the workloads now run on embedded PGlite: meowmx alone, since the others need a server. */
-let embedded = false;
-
-async function withStore<T>(work: (store: Store) => Promise<T>, options: Pick<ConnectConfig, "telemetry"> = {}): Promise<T> {
-  if (embedded) {
-    const store = await connect({ ...options, dataDir: "memory://", schema: schemaName() });
-    try {
-      return await work(store);
-    } finally {
-      await store.close();
-    }
-  }
-  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
-  const store = await connect({ ...options, pool, schema: schemaName() });
-  try {
-    return await work(store);
-  } finally {
-    await store.db.schema.dropSchema(store.schema).cascade().execute();
-    await store.close();
-    await pool.end();
-  }
-}
-
-/** Emmett keeps its tables in the public schema: each run gets a database of its own. */
-async function withEmmett<T>(work: (store: PostgresEventStore, connectionString: string) => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  const database = schemaName();
-  await admin.query(`create database ${database}`);
-  const target = new URL(url);
-  target.pathname = `/${database}`;
-  const store = getPostgreSQLEventStore(target.toString());
-  try {
-    await store.schema.migrate();
-    return await work(store, target.toString());
-  } finally {
-    await store.close();
-    await dropWhenIdle(admin, database);
-    await admin.end();
-  }
-}
-
-/**
- * Gathers the planner's statistics after a bulk load, as autovacuum would within a minute; measured
- * right after the load, readers would otherwise run on a freshly filled table the planner has never
- * looked at (it then sorts a whole category for every page).
- */
-async function analyzed(target: Store | string): Promise<void> {
-  if (typeof target !== "string") {
-    await sql`analyze ${sql.id(target.schema, "events")}`.execute(target.db);
-    return;
-  }
-  const client = new pg.Client({ connectionString: target });
-  await client.connect();
-  await client.query("analyze");
-  await client.end();
-}
-
-/** Runs `work` with an Emmett store, or with none on embedded PGlite. */
-function withEmmettUnlessEmbedded<T>(work: (store: PostgresEventStore | undefined) => Promise<T>): Promise<T> {
-  return embedded ? work(undefined) : withEmmett(work);
-}
-
-/** Drops a database once the connections of the store that used it have gone (they close lazily). */
-async function dropWhenIdle(admin: pg.Client, database: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await admin.query(`drop database ${database}`);
-      return;
-    } catch (error) {
-      if (attempt >= 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-async function withRawTable<T>(work: (pool: pg.Pool, table: string) => Promise<T>): Promise<T> {
-  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
-  const table = schemaName();
-  await pool.query(`create table ${table} (id bigserial primary key, stream text not null, version int not null, type text not null, data jsonb not null, unique (stream, version))`);
-  try {
-    return await work(pool, table);
-  } finally {
-    await pool.query(`drop table ${table}`);
-    await pool.end();
-  }
-}
-
-/** Runs `count` jobs over `workers` concurrent loops; resolves to the elapsed seconds. */
-async function concurrently(count: number, workers: number, job: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: workers }, async () => {
-    while (next < count) await job(next++);
-  }));
-  return (performance.now() - started) / 1000;
-}
-
-async function repeat(run: () => Promise<number>): Promise<Measure> {
-  return (await sideBySide({ meowmx: run })).meowmx;
-}
-
-/**
- * Measures several contenders on one workload: a warm-up of each, then the repetitions. Long runs
- * take turns (meowmx, Emmett, raw, meowmx, ...), so that the machine drifting during the run
- * (checkpoints, disk caches) weighs on all of them alike rather than on whichever ran last. Short
- * ones (`inTurns: false`) run each contender's repetitions together, so that none pays for the
- * garbage the other left on the heap.
- */
-async function sideBySide<K extends string>(
-  runs: Record<"meowmx", () => Promise<number>> & Partial<Record<K, () => Promise<number>>>,
-  { repetitions = REPETITIONS, inTurns = true } = {},
-): Promise<Record<"meowmx", Measure> & Partial<Record<K, Measure>>> {
-  const names = (embedded ? ["meowmx"] : Object.keys(runs)) as Array<K | "meowmx">;
-  const values = new Map<K | "meowmx", number[]>(names.map((name) => [name, []]));
-  const measure = async (name: K | "meowmx", times: number) => {
-    for (let i = 0; i < times; i++) values.get(name)!.push(await runs[name]!());
-  };
-  if (inTurns) {
-    for (const name of names) await runs[name]!(); // warm-up
-    for (let i = 0; i < repetitions; i++) for (const name of names) await measure(name, 1);
-  } else {
-    for (const name of names) {
-      globalThis.gc?.(); // from a clean heap, then a warm-up
-      await runs[name]!();
-      await measure(name, repetitions);
-    }
-  }
-  return Object.fromEntries(
-    names.map((name) => {
-      const sorted = values.get(name)!.sort((a, b) => a - b);
-      return [name, { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! }];
-    }),
-  ) as Record<"meowmx", Measure> & Partial<Record<K, Measure>>;
-}
-
-/** A median, or NaN for a contender that did not run (so that no target counts as met). */
-const median = (measure: Measure | undefined) => measure?.median ?? NaN;
+import { postgreSQLEventStoreConsumer } from "@event-driven-io/emmett-postgresql";
+import { connect, defineAggregate, defineProjection, type RecordedEvent, type Store } from "../src/index.js";
+import {
+  analyzed,
+  CONNECTIONS,
+  concurrently,
+  Item,
+  type Measure,
+  median,
+  mode,
+  oneEventAppends,
+  payload,
+  REPETITIONS,
+  repeat,
+  type Row,
+  sideBySide,
+  timedLoad,
+  url,
+  withEmmett,
+  withEmmettUnlessEmbedded,
+  withRawTable,
+  withStore,
+} from "./harness.js";
+import { w9 } from "./growth.js";
 
 async function w1(): Promise<Row> {
   const n = 3000;
@@ -215,10 +59,6 @@ async function w1(): Promise<Row> {
     met: meowmx.median >= 2 * median(emmett) && meowmx.median >= 0.7 * median(raw),
   };
 }
-
-/** W1's appends through one store: how fast they go as events per second. */
-const oneEventAppends = (n: number) => async (store: Store) =>
-  n / (await concurrently(n, CONNECTIONS, (i) => store.append("item", `s-${i}`, [{ type: "Added", data: payload }], { expectedVersion: 0 })));
 
 /**
  * What observability costs an append that asks for none: W1 with `@opentelemetry/api` loaded and no
@@ -296,14 +136,6 @@ async function w2(): Promise<Row> {
     target: ">= 3x Emmett, >= 0.5x raw",
     met: meowmx.median >= 3 * median(emmett) && meowmx.median >= 0.5 * median(raw),
   };
-}
-
-/** How long `load` takes, in milliseconds; it must load `events` events. */
-async function timedLoad(events: number, load: () => Promise<number>): Promise<number> {
-  const started = performance.now();
-  const loaded = await load();
-  if (loaded !== events) throw new Error(`loaded ${loaded} events, expected ${events}`);
-  return performance.now() - started;
 }
 
 /** Item as a later release defines it: Added's quantity became a count, with one step for the stored shape. */
@@ -436,7 +268,7 @@ async function w5Batch(events: number): Promise<Row> {
     workload: `W5b subscription catch-up over ${events.toLocaleString("en")} events, one multi-row insert per batch (handleBatch; Emmett: its consumer as in W5)`,
     unit: "events/s",
     meowmx,
-    ...(embedded || emmettConsumer === undefined ? {} : { emmett: emmettConsumer }),
+    ...(mode.embedded || emmettConsumer === undefined ? {} : { emmett: emmettConsumer }),
     target: ">= 5x Emmett's consumer",
     met: meowmx.median >= 5 * median(emmettConsumer),
   };
@@ -446,7 +278,7 @@ async function w5(events: number): Promise<Row> {
   const batch = Array.from({ length: 1000 }, () => ({ type: "Added", data: payload }));
   const meowmx = await meowmxCatchUp(events, false);
   // Emmett's consumer handles each batch in one transaction too, storing its checkpoint per message.
-  const emmett = embedded ? undefined : await withEmmett(async (store, connectionString) => {
+  const emmett = mode.embedded ? undefined : await withEmmett(async (store, connectionString) => {
     const admin = new pg.Client({ connectionString });
     await admin.connect();
     await admin.query("create table read_model (id text, version integer)");
@@ -700,10 +532,11 @@ async function w7(events: number): Promise<Row> {
 const format = (m: Measure | undefined, unit: string) =>
   m === undefined ? "" : `${m.median.toFixed(unit === "ms" ? 2 : 0)} (${m.min.toFixed(unit === "ms" ? 2 : 0)}–${m.max.toFixed(unit === "ms" ? 2 : 0)})`;
 
+await mkdir(new URL("./results/", import.meta.url), { recursive: true });
 const rows: Row[] = [];
 // BENCH_ONLY=W3,W8 runs some workloads only; BENCH_PGLITE=0 skips the PGlite runs.
 const only = process.env.BENCH_ONLY?.split(",");
-const workloads: Array<[string, () => Promise<Row>]> = [
+const workloads: Array<[string, () => Promise<Row | Row[]>]> = [
   ["W1", w1],
   ["W2", w2],
   ["W3", () => w3(1000, undefined)],
@@ -721,27 +554,28 @@ const workloads: Array<[string, () => Promise<Row>]> = [
   ["W8b", () => w8Keys(1_000_000)],
   ["W1o", w1Observability],
   ["W1s", w1WithSdk],
+  ["W9", w9],
 ];
 // W6 needs a writer in another process, which an embedded database cannot have.
-const onPglite = process.env.BENCH_PGLITE === "0" ? [] : workloads.filter(([id]) => !["W6", "W1o", "W1s", "W8b"].includes(id));
+const onPglite = process.env.BENCH_PGLITE === "0" ? [] : workloads.filter(([id]) => !["W6", "W1o", "W1s", "W8b", "W9"].includes(id));
 for (const [backend, list] of [["PostgreSQL", workloads], ["PGlite", onPglite]] as const) {
-  embedded = backend === "PGlite";
+  mode.embedded = backend === "PGlite";
   const chosen = list.filter(([id]) => only === undefined || only.includes(id));
-  if (chosen.length > 0) console.log(`\n${backend}${embedded ? " (embedded, in memory; meowmx alone, for information)" : ""}:`);
+  if (chosen.length > 0) console.log(`\n${backend}${mode.embedded ? " (embedded, in memory; meowmx alone, for information)" : ""}:`);
   for (const [, workload] of chosen) {
-    const measured = await workload();
-    const row: Row = embedded ? { workload: measured.workload, unit: measured.unit, meowmx: measured.meowmx, backend } : { ...measured, backend };
-    rows.push(row);
-    const parts = [`meowmx ${format(row.meowmx, row.unit)} ${row.unit}`];
-    if (row.emmett) parts.push(`Emmett ${format(row.emmett, row.unit)} (meowmx/Emmett ${(row.meowmx.median / row.emmett.median).toFixed(2)})`);
-    if (row.raw) parts.push(`raw ${format(row.raw, row.unit)} (meowmx/raw ${(row.meowmx.median / row.raw.median).toFixed(2)})`);
-    for (const [name, measure] of Object.entries(row.variants ?? {})) {
-      parts.push(`${name} ${format(measure, row.unit)} (ratio ${(row.meowmx.median / measure.median).toFixed(3)})`);
+    for (const measured of [await workload()].flat()) {
+      const row: Row = mode.embedded ? { workload: measured.workload, unit: measured.unit, meowmx: measured.meowmx, backend } : { ...measured, backend };
+      rows.push(row);
+      const parts = [`meowmx ${format(row.meowmx, row.unit)} ${row.unit}`];
+      if (row.emmett) parts.push(`Emmett ${format(row.emmett, row.unit)} (meowmx/Emmett ${(row.meowmx.median / row.emmett.median).toFixed(2)})`);
+      if (row.raw) parts.push(`raw ${format(row.raw, row.unit)} (meowmx/raw ${(row.meowmx.median / row.raw.median).toFixed(2)})`);
+      for (const [name, measure] of Object.entries(row.variants ?? {})) {
+        parts.push(`${name} ${format(measure, row.unit)} (ratio ${(row.meowmx.median / measure.median).toFixed(3)})`);
+      }
+      const verdict = row.target === undefined ? "" : `  [target ${row.target}: ${row.met ? "met" : "MISSED"}]`;
+      console.log(`${row.workload}: ${parts.join(", ")}${verdict}`);
     }
-    const verdict = row.target === undefined ? "" : `  [target ${row.target}: ${row.met ? "met" : "MISSED"}]`;
-    console.log(`${row.workload}: ${parts.join(", ")}${verdict}`);
   }
 }
-await mkdir(new URL("./results/", import.meta.url), { recursive: true });
 await writeFile(new URL("./results/latest.json", import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), repetitions: REPETITIONS, rows }, null, 2)}\n`);
 console.log("written to bench/results/latest.json (median and min–max of the repetitions)");

@@ -19,6 +19,7 @@ export const DOCUMENTS = [
   "docs/testing.md",
   "docs/observability.md",
   "docs/schema-evolution.md",
+  "docs/scaling-out.md",
 ];
 
 /** The code of a file's region, dedented. */

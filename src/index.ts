@@ -39,7 +39,8 @@ export type {
 } from "./event-store/events.js";
 export { DEFAULT_AGGREGATE_ID_TYPE, DEFAULT_SCHEMA, connect, repairPositions } from "./store/connect.js";
 export type { PositionRepair } from "./migrations/restored-log.js";
-export type { ConnectConfig } from "./store/connect.js";
+export type { ConnectConfig, ReadReplicaConfig } from "./store/connect.js";
+export type { ReplicaStatus } from "./database/read-replica.js";
 export type { EmbeddedDatabase } from "./database/embedded-connection.js";
 export type { Session } from "./store/session.js";
 export type { Store, TransactionOptions, TransactionSession } from "./store/store.js";

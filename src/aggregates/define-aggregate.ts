@@ -216,7 +216,7 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
     parseEvent(event) {
       const where = { aggregateId: event.aggregateId, version: event.version };
       const schemaVersion = event.schemaVersion ?? 1;
-      if (schemaVersion === 1 && !upcasters.isRetired(event.type) && upcasters.currentVersion(event.type) === 1) {
+      if (schemaVersion === upcasters.currentVersion(event.type) && !upcasters.isRetired(event.type)) {
         // The common case: stored in the current shape, nothing to lift.
         if (ignoreUnknownEvents && !(event.type in schemas)) return undefined;
         return { ...event, data: parse(event.type, event.data, where) } as AggregateEvent<E>;

@@ -42,3 +42,21 @@ export function needsNewTransaction(error: unknown): boolean {
   const state = sqlStateOf(error);
   return state === SQLSTATE.serializationFailure || state === SQLSTATE.deadlockDetected;
 }
+
+// Errors that say the server cannot be reached or has gone, rather than that a statement failed.
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"]);
+const CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i;
+
+/**
+ * True when `error` says the server could not be reached or ended the connection: refused, reset,
+ * timed out, shutting down, starting up (SQLSTATE classes 08 and 57P0x).
+ */
+export function isConnectionLost(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const state = sqlStateOf(error);
+  if (state !== undefined) return state.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03";
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
+  const message = (error as { message?: unknown }).message;
+  return typeof message === "string" && CONNECTION_MESSAGES.test(message);
+}

@@ -364,16 +364,8 @@ export class EventLog {
   }
 
   /** Every committed event after `after`, in commit order, fetched a page at a time. */
-  async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent, void, undefined> {
-    const limit = optionalWholeNumber(options.pageSize, "pageSize") ?? DEFAULT_READ_LIMIT;
-    let after = options.after;
-    for (;;) {
-      const page = await this.read({ aggregateTypes: options.aggregateTypes, after, limit, partition: options.partition });
-      yield* page;
-      const last = page.at(-1);
-      if (last === undefined || page.length < limit) return;
-      after = last.position;
-    }
+  readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent, void, undefined> {
+    return readInPages((page) => this.read(page), options);
   }
 
   private async appendNothing(aggregateType: string, aggregateId: string, expected: ExpectedVersion): Promise<AppendResult> {
@@ -549,6 +541,22 @@ export class EventLog {
       }
       throw error;
     }
+  }
+}
+
+/** Every committed event after `options.after`, in commit order, fetched a page at a time through `read`. */
+export async function* readInPages(
+  read: (page: ReadOptions) => Promise<RecordedEvent[]>,
+  options: ReadAllOptions = {},
+): AsyncGenerator<RecordedEvent, void, undefined> {
+  const limit = optionalWholeNumber(options.pageSize, "pageSize") ?? DEFAULT_READ_LIMIT;
+  let after = options.after;
+  for (;;) {
+    const page = await read({ aggregateTypes: options.aggregateTypes, after, limit, partition: options.partition });
+    yield* page;
+    const last = page.at(-1);
+    if (last === undefined || page.length < limit) return;
+    after = last.position;
   }
 }
 

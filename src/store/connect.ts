@@ -8,6 +8,7 @@ import {
   sendNotify,
 } from "../database/backend.js";
 import type { EmbeddedDatabase } from "../database/embedded-connection.js";
+import { ReadReplica } from "../database/read-replica.js";
 import { assertSchemaName, assertTypeName } from "../database/identifiers.js";
 import { InvalidArgumentError } from "../errors.js";
 import { CommitNotifier } from "../event-store/commit-notifier.js";
@@ -72,7 +73,29 @@ export interface ConnectConfig {
    * nothing is recorded either way.
    */
   readonly telemetry?: boolean;
+  /**
+   * A streaming replica of the database (PostgreSQL only) for `read`, `readAll`, `follow`,
+   * `correlated`, `checkEvents`, and the event reads of subscriptions and projection rebuilds.
+   * Appends, transactions, loads, repositories and checkpoints stay on the primary. A replica that
+   * does not answer is left for the primary for a few seconds, then tried again.
+   */
+  readonly readReplica?: ReadReplicaConfig;
 }
+
+/** Where the read replica is: a connection string (the store opens its own pool) or a pg.Pool. */
+export type ReadReplicaConfig =
+  | {
+      readonly connectionString: string;
+      /** The most connections the replica's pool opens; default 10. */
+      readonly poolSize?: number;
+      /** How long a read waits to connect before it goes to the primary, in milliseconds; default 5,000. */
+      readonly connectionTimeoutMs?: number;
+      readonly pool?: undefined;
+    }
+  | { readonly pool: pg.Pool; readonly connectionString?: undefined };
+
+/** How long a read waits by default to connect to the replica before it goes to the primary. */
+const REPLICA_CONNECTION_TIMEOUT_MS = 5_000;
 
 /**
  * Opens an event store. With no options it uses `MEOWMX_DATABASE_URL` or `DATABASE_URL` when set,
@@ -91,8 +114,12 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
   const schema = assertSchemaName(config.schema ?? DEFAULT_SCHEMA);
   const configuredIdType = assertTypeName(config.aggregateIdType ?? DEFAULT_AGGREGATE_ID_TYPE);
   const logger = config.logger ?? CONSOLE_LOGGER;
-  const backend = await openBackend(resolveTarget(config), logger);
+  const target = resolveTarget(config);
+  const replicaTarget = resolveReplicaTarget(config, target);
+  const backend = await openBackend(target, logger);
+  let replica: ReadReplica | undefined;
   try {
+    if (replicaTarget !== undefined) replica = new ReadReplica(await openBackend(replicaTarget, logger), logger);
     if (config.migrate ?? true) await migrate(backend.db, { schema, aggregateIdType: configuredIdType });
     const existing = await readAggregateIdType(backend.db, schema);
     if (existing !== undefined) await assertLogFromThisCluster(backend.db, schema);
@@ -110,6 +137,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
       notifier,
       channel: config.listen === false ? undefined : channel,
       logger,
+      replica,
     });
     // Before the first migration there is nothing to rebuild (nor the table that would tell).
     if (existing !== undefined) {
@@ -117,9 +145,28 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
     }
     return store;
   } catch (error) {
+    await replica?.close();
     await backend.close();
     throw error;
   }
+}
+
+/** Where the read replica is; undefined without one. */
+function resolveReplicaTarget(config: ConnectConfig, primary: BackendTarget): BackendTarget | undefined {
+  const replica = config.readReplica;
+  if (replica === undefined) return undefined;
+  if (primary.kind !== "postgres") throw new InvalidArgumentError("a read replica needs PostgreSQL: the embedded database has none");
+  if ((replica.pool === undefined) === (replica.connectionString === undefined)) {
+    throw new InvalidArgumentError("readReplica needs a connectionString or a pool, not both");
+  }
+  const server = { kind: "postgres", preparedStatements: config.preparedStatements } as const;
+  if (replica.pool !== undefined) return { ...server, pool: replica.pool };
+  return {
+    ...server,
+    connectionString: replica.connectionString,
+    poolSize: replica.poolSize,
+    connectionTimeoutMs: replica.connectionTimeoutMs ?? REPLICA_CONNECTION_TIMEOUT_MS,
+  };
 }
 
 /**
@@ -129,7 +176,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
  * projection positions with them. Idempotent: undefined when there is nothing to repair. What
  * `npx meowmx repair-positions` runs.
  */
-export async function repairPositions(config: Omit<ConnectConfig, "migrate" | "inlineProjections" | "listen"> = {}): Promise<PositionRepair | undefined> {
+export async function repairPositions(config: Omit<ConnectConfig, "migrate" | "inlineProjections" | "listen" | "readReplica"> = {}): Promise<PositionRepair | undefined> {
   const schema = assertSchemaName(config.schema ?? DEFAULT_SCHEMA);
   const backend = await openBackend(resolveTarget(config), config.logger ?? CONSOLE_LOGGER);
   try {

@@ -3,7 +3,8 @@ import type { AggregateIdType, Backend } from "../database/backend.js";
 import type { CommitNotifier } from "../event-store/commit-notifier.js";
 import { KeyedQueue } from "../command-handling/keyed-queue.js";
 import { SnapshotStore } from "../command-handling/snapshots.js";
-import { EventLog, type EventLogConfig } from "../event-store/event-log.js";
+import { EventLog, type EventLogConfig, readInPages } from "../event-store/event-log.js";
+import type { ReadReplica } from "../database/read-replica.js";
 import type { Logger } from "../logger.js";
 import { migrate, migrationSql } from "../migrations/migrate.js";
 import type { MigrationTarget } from "../migrations/migrations.js";
@@ -13,7 +14,7 @@ import type { ParkedEvent, SubscriptionStatus } from "../subscriptions/status.js
 import { replayParked, Subscription, type SubscriptionConfig, type SubscriptionContext } from "../subscriptions/subscription.js";
 import type { NotificationListener } from "../database/notification-listener.js";
 import { Session } from "./session.js";
-import type { ReadAllOptions, RecordedEvent } from "../event-store/events.js";
+import type { ReadAllOptions, ReadOptions, RecordedEvent } from "../event-store/events.js";
 import { WakeSignal } from "../subscriptions/wake-signal.js";
 import { decodePosition } from "../event-store/position.js";
 import type { AnyAggregate, Projection } from "../projections/define-projection.js";
@@ -25,6 +26,11 @@ import { ProjectionRunner } from "../projections/projection-runner.js";
 import { ProjectionStates } from "../projections/projection-states.js";
 import { RebuildTables } from "../projections/rebuild-tables.js";
 import { assertLogFromThisCluster } from "../migrations/restored-log.js";
+
+// How soon `follow` reads the replica again after the primary announced a commit it did not show,
+// doubling up to the most.
+const REPLAY_POLL_FIRST_MS = 10;
+const REPLAY_POLL_MAX_MS = 320;
 
 /** Options of `store.transaction`. */
 export interface TransactionOptions {
@@ -56,6 +62,8 @@ export interface StoreParts {
   readonly logger: Logger;
   /** Where spans and metrics go. */
   readonly telemetry: Telemetry;
+  /** The streaming replica that takes the reads the contract gives it; undefined: all on the primary. */
+  readonly replica?: ReadReplica;
 }
 
 /**
@@ -73,6 +81,8 @@ export class Store extends Session {
   private readonly followers = new Set<() => void>();
   private closed = false;
   private readonly stopObservingLag: () => void;
+  /** The log on the read replica, when there is one. */
+  private readonly replicaLog: EventLog | undefined;
 
   constructor(private readonly parts: StoreParts) {
     const projectionStates = new ProjectionStates(parts.target.schema);
@@ -95,8 +105,30 @@ export class Store extends Session {
     this.projectionStates = projectionStates;
     this.rebuildTables = new RebuildTables(logConfig.schema);
     this.checkpoints = new Checkpoints(logConfig.schema);
+    this.replicaLog = parts.replica && new EventLog(parts.replica.db, logConfig, { kind: "pool", written: () => {} });
     parts.notifier.onCommit(() => this.wakeSubscriptions());
     this.stopObservingLag = parts.telemetry.observeLag(() => this.subscriptionStatus());
+  }
+
+  /** Reads a page of committed events in global commit order (from the read replica, when there is one). */
+  override read(options?: ReadOptions): Promise<RecordedEvent[]> {
+    return this.onReplica((log) => log.read(options));
+  }
+
+  /** Every committed event in commit order, fetched page by page in bounded memory (from the read replica, when there is one). */
+  override readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
+    return readInPages((page) => this.read(page), options);
+  }
+
+  /** Every event of this correlation, in commit order (from the read replica, when there is one). */
+  override correlated(correlationId: string): Promise<RecordedEvent[]> {
+    return this.onReplica((log) => log.correlated(correlationId));
+  }
+
+  /** Runs a read on the replica's log when there is one and it answers, on `primary` otherwise. */
+  private onReplica<T>(read: (log: EventLog) => Promise<T>, primary: EventLog = this.log): Promise<T> {
+    const { replica } = this.parts;
+    return replica === undefined ? read(primary) : replica.run(() => read(this.replicaLog!), () => read(primary));
   }
 
   /**
@@ -150,6 +182,8 @@ export class Store extends Session {
     options.signal?.addEventListener("abort", wake);
     this.listenForCommits();
     let after = options.after;
+    // A replica may not have replayed a commit the primary announced: look again soon, backing off.
+    let replaySleep = REPLAY_POLL_MAX_MS * 2;
     try {
       while (!options.signal?.aborted && !this.closed) {
         const page = await this.read({ aggregateTypes: options.aggregateTypes, after, limit: options.pageSize });
@@ -158,7 +192,10 @@ export class Store extends Session {
           yield event;
           after = event.position;
         }
-        if (page.length === 0) await signal.sleep(options.maxSleepMs ?? 1000);
+        if (page.length > 0) continue;
+        const idle = options.maxSleepMs ?? 1000;
+        const woken = await signal.sleep(replaySleep <= REPLAY_POLL_MAX_MS ? Math.min(replaySleep, idle) : idle);
+        replaySleep = woken && this.parts.replica !== undefined ? REPLAY_POLL_FIRST_MS : Math.min(replaySleep * 2, REPLAY_POLL_MAX_MS * 2);
       }
     } finally {
       this.followers.delete(wake);
@@ -235,8 +272,13 @@ export class Store extends Session {
    * Throws a `RestoredLogError` when the log came from another cluster (its lag would read 0).
    */
   async subscriptionStatus(name?: string): Promise<SubscriptionStatus[]> {
-    await assertLogFromThisCluster(this.parts.backend.db, this.schema);
-    return this.checkpoints.status(this.parts.backend.db, name);
+    const db = this.parts.backend.db;
+    await assertLogFromThisCluster(db, this.schema);
+    const statuses = await this.checkpoints.status(db, name);
+    const { replica } = this.parts;
+    if (replica === undefined || statuses.length === 0) return statuses;
+    const lag = await replica.status(db);
+    return statuses.map((status) => ({ ...status, replica: lag }));
   }
 
   /**
@@ -278,6 +320,8 @@ export class Store extends Session {
       logger: this.parts.logger,
       telemetry: this.parts.telemetry,
       headPosition: () => this.headPosition(),
+      readsFromReplica: this.parts.replica !== undefined,
+      read: (options, log) => this.onReplica((from) => from.read(options), log),
       transaction: (work) => this.runTransaction((tx) => work({ tx: tx.session, db: tx.session.db, log: tx.log })),
     };
   }
@@ -367,6 +411,7 @@ export class Store extends Session {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
     await this.listener?.stop();
     await this.parts.notifier.drained();
+    await this.parts.replica?.close();
     await this.parts.backend.close();
   }
 }

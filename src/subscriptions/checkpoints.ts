@@ -286,19 +286,23 @@ export class Checkpoints {
   }
 
   /** Whether committed events of a partition wait behind an open transaction. */
-  async isHeldBack(db: Kysely<any>, name: string, partition: number): Promise<boolean> {
+  async isHeldBack(db: Kysely<any>, name: string, partition: number, { orNotReplayed = false } = {}): Promise<boolean> {
     const { rows } = await sql<{ held_back: boolean }>`
-      select ${this.waitingEvents(sql.val(partition))} as held_back
+      select ${this.waitingEvents(sql.val(partition), orNotReplayed)} as held_back
       from ${this.table("subscriptions")} s where s.name = ${name} and s.partition = ${partition}`.execute(db);
     return rows[0]?.held_back === true;
   }
 
-  /** SQL: whether committed events of the subscription row `s` wait behind an open transaction. */
-  private waitingEvents(partition: RawBuilder<unknown> | ReturnType<typeof sql.ref>) {
+  /**
+   * SQL: whether committed events of the subscription row `s` wait behind an open transaction; with
+   * `anyCommitted`, whether there are committed events after its position at all (a replica that has
+   * not replayed them yet returns none).
+   */
+  private waitingEvents(partition: RawBuilder<unknown> | ReturnType<typeof sql.ref>, anyCommitted = false) {
     return sql<boolean>`exists (
       select 1 from ${this.table("events")} e
       where (e.transaction_id, e.sequence) > (s.transaction_id, s.sequence)
-        and e.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+        ${anyCommitted ? sql`` : sql`and e.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`}
         and (s.aggregate_types is null or e.aggregate_type = any(s.aggregate_types))
         and ${streamPartition(sql.ref("e.aggregate_id"), sql.ref("s.partitions"))} = ${partition})`;
   }

@@ -1,3 +1,5 @@
+import type { ReplicaStatus } from "../database/read-replica.js";
+
 /** What operators see of one partition of a subscription. */
 export interface SubscriptionStatus {
   readonly name: string;
@@ -19,6 +21,8 @@ export interface SubscriptionStatus {
    */
   readonly heldBackBy: HeldBackBy | null;
   readonly updatedAt: Date;
+  /** With a read replica (which batches are read from): how far it is behind the primary. */
+  readonly replica?: ReplicaStatus;
 }
 
 /** The open transaction that holds readers back. */

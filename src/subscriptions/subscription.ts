@@ -6,7 +6,7 @@ import { InvalidArgumentError, SubscriptionError } from "../errors.js";
 import { needsNewTransaction, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
 import type { EventLog } from "../event-store/event-log.js";
 import { withEventMetadata } from "../event-store/event-metadata.js";
-import type { RecordedEvent } from "../event-store/events.js";
+import type { ReadOptions, RecordedEvent } from "../event-store/events.js";
 import { definitionsByType } from "../aggregates/check-events.js";
 import type { AnyAggregate, ProjectionEvent } from "../projections/define-projection.js";
 import { decodePosition, positionBefore } from "../event-store/position.js";
@@ -120,6 +120,10 @@ export interface SubscriptionContext<Tx> {
   readonly telemetry: Telemetry;
   /** The position of the newest event readers can see, for `startFrom: "end"`. */
   headPosition(): Promise<string | undefined>;
+  /** Whether batches are read from a read replica, which may be behind the primary. */
+  readonly readsFromReplica: boolean;
+  /** Reads a batch: from the read replica when there is one, through `log` (the batch's transaction) otherwise. */
+  read(options: ReadOptions, log: EventLog): Promise<RecordedEvent[]>;
   /** Runs `work` in one transaction; `tx` is what handlers get, `db` and `log` are bound to it. */
   transaction<T>(work: (parts: { tx: Tx; db: Kysely<any>; log: EventLog }) => Promise<T>): Promise<T>;
 }
@@ -349,9 +353,13 @@ export class Subscription<Tx> {
     await this.context.checkpoints.release(this.context.db, this.config.name, partition, this.owner).catch(() => undefined);
   }
 
-  /** Whether committed events of the partition wait behind an open transaction (false when that cannot be told). */
+  /**
+   * Whether committed events of the partition wait behind an open transaction, or, read from a
+   * replica, have not reached it yet (false when that cannot be told).
+   */
   private heldBack(partition: number): Promise<boolean> {
-    return this.context.checkpoints.isHeldBack(this.context.db, this.config.name, partition).catch(() => false);
+    const { checkpoints, db, readsFromReplica } = this.context;
+    return checkpoints.isHeldBack(db, this.config.name, partition, { orNotReplayed: readsFromReplica }).catch(() => false);
   }
 
   /**
@@ -414,7 +422,7 @@ export class Subscription<Tx> {
         const state = this.partitionStates[partition]!;
         if (state.narrowUntil !== undefined && claimed >= state.narrowUntil) state.narrowUntil = undefined;
         const limit = state.limit;
-        let events = await log.read({ aggregateTypes, after: claimed, limit, partition: { index: partition, count: partitions } });
+        let events = await this.context.read({ aggregateTypes, after: claimed, limit, partition: { index: partition, count: partitions } }, log);
         const first = events[0];
         if (attempt.endedBefore >= this.config.maxAttempts && first !== undefined && state.failure?.position !== first.position) {
           // Counted like a throwing handler's attempts, the last of which this one is.

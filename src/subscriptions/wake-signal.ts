@@ -12,11 +12,11 @@ export class WakeSignal {
     this.release?.();
   }
 
-  /** Resolves after `ms`, or at once when woken since the last sleep. */
-  async sleep(ms: number): Promise<void> {
+  /** Resolves after `ms`, or at once when woken since the last sleep: to true when woken. */
+  async sleep(ms: number): Promise<boolean> {
     if (this.woken) {
       this.woken = false;
-      return;
+      return true;
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
@@ -27,6 +27,8 @@ export class WakeSignal {
       this.release = done;
     });
     this.release = undefined;
+    const woken = this.woken;
     this.woken = false;
+    return woken;
   }
 }

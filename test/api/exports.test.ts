@@ -23,7 +23,7 @@ it("exports from meowmx exactly what users call", () => {
       "JsonValue", "LoadOptions", "Loaded", "Logger", "MAX_JSON_DEPTH", "MeowmxConfig", "MeowmxError", "NewEvent",
       "NewEventOf", "PROGRESS_EVERY", "ParkedEvent", "PositionRepair", "RestoredLogError", "isRestoredLogError", "repairPositions", "Projection", "ProjectionConfig", "ProjectionEvent",
       "ProjectionReducers", "ProjectionRunner", "ProjectionStateOf", "ProjectionWorkerOptions", "ReadAllOptions",
-      "ReadOptions", "RebuildOptions", "RebuildProgress", "RebuildResult", "RecordedEvent", "Reducers", "Repository", "SUBSCRIPTION_DEFAULTS",
+      "ReadOptions", "ReadReplicaConfig", "RebuildOptions", "ReplicaStatus", "RebuildProgress", "RebuildResult", "RecordedEvent", "Reducers", "Repository", "SUBSCRIPTION_DEFAULTS",
       "Session", "StateOf", "Store", "StreamNotFoundError", "StreamPartition", "Subscription", "SubscriptionConfig",
       "SubscriptionError", "SubscriptionStatus", "SubscribedEvent", "SubscriptionHandling", "SubscriptionOptions", "SubscriptionSource", "TransactionOptions", "TransactionSession", "UpdateOptions", "UpdateResult",
       "ValidationIssue", "causationMetadata", "connect", "defineAggregate", "defineConfig", "defineProjection", "formatIssues",

@@ -18,12 +18,21 @@ export interface ThrowawayCluster {
   dump(schema: string): Promise<string>;
   /** Runs a SQL file (such as a dump) as the superuser, stopping at the first error. */
   restore(file: string): Promise<void>;
+  /** Stops the server (fast) and leaves it stopped. */
+  stop(): Promise<void>;
+  /** Starts a stopped server again on the same port. */
+  start(): Promise<void>;
+  /**
+   * A hot standby of this cluster, streaming from it: a base backup (`pg_basebackup -R`) started on
+   * a port of its own. Destroy it before its primary.
+   */
+  standby(): Promise<ThrowawayCluster>;
   /** Stops the server and removes its files. */
   destroy(): Promise<void>;
 }
 
-/** The folder of the PostgreSQL server binaries, or undefined when there are none. */
-async function binaries(): Promise<string | undefined> {
+/** The folder of the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup), or undefined when there are none. */
+export async function serverBinaries(): Promise<string | undefined> {
   const root = "/usr/lib/postgresql";
   const versions = await readdir(root).catch(() => []);
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
@@ -46,23 +55,48 @@ export async function freePort(): Promise<number> {
  * cluster runs as the postgres user.
  */
 export async function startThrowawayCluster(settings: Record<string, string> = {}): Promise<ThrowawayCluster | undefined> {
-  const bin = await binaries();
+  const bin = await serverBinaries();
   if (bin === undefined) return undefined;
+  const server = await serverFolder(bin);
+  await server.as("initdb", ["-D", server.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+  return startCluster(server, settings);
+}
+
+/** A temporary folder for one server, owned by the user it runs as, and how to run its commands. */
+interface ServerFolder {
+  readonly bin: string;
+  readonly dir: string;
+  readonly data: string;
+  as(command: string, args: string[]): Promise<{ stdout: string }>;
+}
+
+async function serverFolder(bin: string): Promise<ServerFolder> {
   const asRoot = process.getuid?.() === 0;
-  const as = (command: string, args: string[]) =>
-    asRoot ? run("runuser", ["-u", "postgres", "--", join(bin, command), ...args]) : run(join(bin, command), args);
   const dir = await mkdtemp(join(tmpdir(), "meowmx-pg-"));
   if (asRoot) {
     const { stdout } = await run("id", ["-u", "postgres"]);
     const { stdout: group } = await run("id", ["-g", "postgres"]);
     await chown(dir, Number(stdout.trim()), Number(group.trim()));
   }
-  const data = join(dir, "data");
-  await as("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+  return {
+    bin,
+    dir,
+    data: join(dir, "data"),
+    as: (command, args) => (asRoot ? run("runuser", ["-u", "postgres", "--", join(bin, command), ...args]) : run(join(bin, command), args)),
+  };
+}
+
+/** Starts the server of a data folder on a free port, and hands it to the test. */
+async function startCluster(server: ServerFolder, settings: Record<string, string>): Promise<ThrowawayCluster> {
+  const { bin, dir, data, as } = server;
   const port = await freePort();
   const options = [`-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", "-c fsync=off", ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(" ");
-  const start = () => as("pg_ctl", ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "start"]);
-  const stop = () => as("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+  const start = async () => {
+    await as("pg_ctl", ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "start"]);
+  };
+  const stop = async () => {
+    await as("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+  };
   await start();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
@@ -71,6 +105,8 @@ export async function startThrowawayCluster(settings: Record<string, string> = {
       await stop();
       await start();
     },
+    stop,
+    start,
     psql: async (sql) => (await run(join(bin, "psql"), [url, "-Atc", sql])).stdout,
     dump: async (schema) => {
       const file = join(dir, `${schema}-${Date.now()}.sql`);
@@ -79,6 +115,11 @@ export async function startThrowawayCluster(settings: Record<string, string> = {
     },
     restore: async (file) => {
       await run(join(bin, "psql"), [url, "--quiet", "-v", "ON_ERROR_STOP=1", "--file", file]);
+    },
+    standby: async () => {
+      const copy = await serverFolder(bin);
+      await copy.as("pg_basebackup", ["-d", url, "-D", copy.data, "-R", "-X", "stream", "-c", "fast", "--no-sync"]);
+      return startCluster(copy, settings);
     },
     destroy: async () => {
       await stop().catch(() => undefined);
