@@ -2,7 +2,7 @@ import type { Aggregate } from "./aggregates/define-aggregate.js";
 import type { Projection } from "./projections/define-projection.js";
 import type { ConnectConfig } from "./store/connect.js";
 import type { TransactionSession } from "./store/store.js";
-import type { SubscriptionConfig } from "./subscriptions/subscription.js";
+import type { SubscriptionConfig } from "./subscriptions/subscription-config.js";
 
 /** What `meowmx.config.ts` exports by default, for the CLI. */
 export interface MeowmxConfig {

@@ -64,24 +64,19 @@ export type { Command, CommandResult } from "./command-handling/command.js";
 export { DEFAULT_MAX_ATTEMPTS } from "./command-handling/repository.js";
 export type { Loaded, Repository, UpdateOptions, UpdateResult } from "./command-handling/repository.js";
 export type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./subscriptions/status.js";
-export { SUBSCRIPTION_DEFAULTS, causationMetadata } from "./subscriptions/subscription.js";
+export { SUBSCRIPTION_DEFAULTS } from "./subscriptions/subscription-config.js";
+export { causationMetadata } from "./event-store/event-metadata.js";
+export type { Subscription } from "./subscriptions/subscription.js";
 export type {
   SubscribedEvent,
-  Subscription,
   SubscriptionConfig,
   SubscriptionHandling,
   SubscriptionOptions,
   SubscriptionSource,
-} from "./subscriptions/subscription.js";
+} from "./subscriptions/subscription-config.js";
 export { defineProjection } from "./projections/define-projection.js";
-export type {
-  AnyAggregate,
-  Projection,
-  ProjectionConfig,
-  ProjectionEvent,
-  ProjectionReducers,
-  ProjectionStateOf,
-} from "./projections/define-projection.js";
+export type { Projection, ProjectionConfig, ProjectionReducers, ProjectionStateOf } from "./projections/define-projection.js";
+export type { AnyAggregate, ProjectionEvent } from "./aggregates/define-aggregate.js";
 export { PROGRESS_EVERY } from "./projections/projection-runner.js";
 export type { ProjectionRunner, ProjectionWorkerOptions, RebuildOptions, RebuildProgress, RebuildResult } from "./projections/projection-runner.js";
 export { defineConfig } from "./config.js";

@@ -269,3 +269,13 @@ function snapshotKeyOf(
   };
   return createHash("sha256").update(JSON.stringify(shape)).digest("hex").slice(0, 24);
 }
+
+/** Any aggregate definition, as the source of a projection or a typed subscription. */
+export type AnyAggregate = Aggregate<any, any, any>;
+
+/** The recorded events of a list of aggregates: a union over them and their event types. */
+export type ProjectionEvent<As extends ReadonlyArray<AnyAggregate>> = {
+  [I in keyof As]: As[I] extends Aggregate<infer T, infer E, any>
+    ? { [K in keyof E & string]: RecordedEvent<K, z.output<E[K]>> & { aggregateType: T } }[keyof E & string]
+    : never;
+}[number];

@@ -1,9 +1,7 @@
-import { createHash } from "node:crypto";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Logger } from "../logger.js";
 import { type EmbeddedDatabase, embeddedKysely, embeddedTransaction } from "./embedded-connection.js";
-import { NotificationListener, PROBE_PAYLOAD } from "./notification-listener.js";
 import { preparingPool } from "./prepared-statements.js";
 
 /** How meowmx reaches its database: an embedded PGlite or a PostgreSQL pool. */
@@ -14,10 +12,10 @@ export interface Backend {
   /** Runs `work` in one transaction. */
   transaction<T>(work: (trx: Kysely<any>) => Promise<T>): Promise<T>;
   /**
-   * Starts listening for notifications on `channel` on a connection of its own (PostgreSQL only;
-   * an embedded database has no other process to hear from).
+   * Opens a connection of its own, outside the pool, with the pool's settings (PostgreSQL only; an
+   * embedded database has one connection and no other process to hear from).
    */
-  listen?(channel: string, onNotify: () => void): NotificationListener;
+  openClient?(): Promise<pg.Client>;
   /** Ends what this backend opened (not what the caller passed in). */
   close(): Promise<void>;
 }
@@ -62,13 +60,7 @@ export async function openBackend(target: BackendTarget, logger: Logger): Promis
       kind: "postgres",
       db,
       transaction: (work) => db.transaction().execute(work),
-      listen: (channel, onNotify) => {
-        // A connection of its own, not one of the pool's: it is held for as long as the store listens.
-        const probe = () => sendNotify(db, channel, PROBE_PAYLOAD);
-        const listener = new NotificationListener(() => openClient(pool.options), channel, onNotify, logger, probe);
-        listener.start();
-        return listener;
-      },
+      openClient: () => openClient(pool.options),
       close: async () => {
         await db.destroy();
         pool.off("error", idleError);
@@ -123,17 +115,6 @@ async function openClient(options: pg.ClientConfig): Promise<pg.Client> {
     throw error;
   }
   return client;
-}
-
-/** The NOTIFY channel of a schema: at most 63 bytes, as PostgreSQL requires. */
-export function notifyChannel(schema: string): string {
-  const channel = `meowmx_${schema}`;
-  return channel.length <= 63 ? channel : `meowmx_${createHash("sha256").update(schema).digest("hex").slice(0, 32)}`;
-}
-
-/** Sends an empty notification on `channel`, in a transaction of its own. */
-export async function sendNotify(db: Kysely<any>, channel: string, payload = ""): Promise<void> {
-  await sql`select pg_notify(${channel}, ${payload})`.execute(db);
 }
 
 /**

@@ -2,12 +2,13 @@ import { CompiledQuery, type Kysely, type RawBuilder, sql } from "kysely";
 import { ConcurrencyError, InvalidArgumentError, InvalidEventError } from "../errors.js";
 import type { AggregateIdType } from "../database/backend.js";
 import { isBadValueForType, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
-import { quoteIdentifier } from "../database/identifiers.js";
-import { markPrepared, PREPARED } from "../database/prepared-statements.js";
+import { PREPARED } from "../database/prepared-statements.js";
 import type { JsonObject } from "../json.js";
 import { backoffDelay, sleep } from "../retry.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
+import { type Appended, type AppendRow, expectedParameter, type InsertedRow, statementsOf, stored } from "./append-statement.js";
 import { scopedEventMetadata } from "./event-metadata.js";
+import { EVENT_COLUMNS, type EventData, type EventRow, toRecordedEvent } from "./event-rows.js";
 import {
   type AppendOptions,
   type AppendResult,
@@ -19,11 +20,15 @@ import {
   type ReadOptions,
   type RecordedEvent,
 } from "./events.js";
-import { decodePosition, positionOf } from "./position.js";
+import { decodePosition } from "./position.js";
+import { readInPages } from "./read-pages.js";
+import { streamPartition } from "./stream-partition.js";
 import {
   assertAggregateId,
+  assertDirection,
   assertExpectedVersion,
   assertTypeString,
+  optionalWholeNumber,
   type PreparedEvents,
   prepareEvents,
   versionMatches,
@@ -60,120 +65,6 @@ export type EventLogScope =
 /** How often an append statement runs again after losing a race for its versions. */
 export const MAX_APPEND_ATTEMPTS = 100;
 
-/** The part of a stored event that folding needs. */
-export type EventData = Pick<RecordedEvent, "version" | "type" | "data" | "schemaVersion">;
-
-interface EventRow {
-  event_id: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  version: number;
-  type: string;
-  data: unknown;
-  metadata: Record<string, unknown>;
-  tx_id: string;
-  seq: string;
-  created_ms: number;
-  schema_version: number;
-}
-
-/** What the append statement settled to, and whether it stored the events now or found them stored. */
-interface Appended {
-  readonly result: AppendResult;
-  readonly fresh: boolean;
-}
-
-/**
- * What an append returns of the rows it inserted, as one row: they share their stream, transaction
- * and time, their versions follow each other, and only their sequence numbers differ. One row instead
- * of one per event saves the client most of the work of reading the result of a large batch.
- */
-interface InsertedRow {
-  aggregate_id: string;
-  tx_id: string;
-  created_at: Date;
-  first_version: number;
-  /** The sequence numbers in version order, as a PostgreSQL array literal: "{17,18,20}". */
-  sequences: string;
-}
-
-const RETURNING = "returning aggregate_id, version, transaction_id, sequence, created_at";
-// All rows share stream, transaction and time, so min() of each is that value; with no rows, all are null.
-const SUMMARY = `select min(aggregate_id::text) as aggregate_id, min(transaction_id::text) as tx_id, min(created_at) as created_at,
-             min(version) as first_version, array_agg(sequence order by version)::text as sequences
-      from inserted`;
-
-/**
- * The texts of the two append statements, built once per log configuration: they run on every
- * append, so they skip Kysely's query building and are prepared once per connection. Parameters: $1 aggregate type,
- * $2 aggregate id, $3 the events as a JSON array; for `append`, $4 the expected version (null for
- * "any", -1 for "exists") and $5 whether the events carry ids of their own to look for.
- */
-function appendStatements({ schema, aggregateIdType }: EventLogConfig) {
-  const idType = aggregateIdType.cast;
-  const events = `${quoteIdentifier(schema)}.events`;
-  const stream = `aggregate_type = $1 and aggregate_id = $2::${idType}`;
-  const input = "jsonb_array_elements($3::jsonb) with ordinality as x(value, n)";
-  const columns = "(aggregate_type, aggregate_id, version, type, data, metadata, event_id, schema_version)";
-  const schemaVersion = "coalesce((x.value ->> 'schemaVersion')::int, 1)";
-  return {
-    newStream: markPrepared(`
-      with inserted as (
-        insert into ${events} ${columns}
-        select $1, $2::${idType}, x.n, x.value ->> 'type', x.value -> 'data', x.value -> 'metadata', (x.value ->> 'id')::uuid, ${schemaVersion}
-        from ${input}
-        order by x.n
-        ${RETURNING}
-      )
-      ${SUMMARY}`),
-    append: markPrepared(`
-      with input as (
-        select x.value ->> 'type' as type, x.value -> 'data' as data, x.value -> 'metadata' as metadata,
-               (x.value ->> 'id')::uuid as event_id, ${schemaVersion} as schema_version, x.n::int as n
-        from ${input}
-      ), head as (
-        select coalesce(last.version, 0) as version, coalesce(last.transaction_id <= pg_current_xact_id(), true) as in_order,
-               case when $5::boolean
-                 then (select count(*)::int from ${events} where ${stream} and event_id in (select event_id from input))
-                 else 0 end as duplicates
-        from (select 1) as one left join lateral (
-          select version, transaction_id from ${events} where ${stream} order by version desc limit 1
-        ) as last on true
-      ), inserted as (
-        insert into ${events} ${columns}
-        select $1, $2::${idType}, head.version + input.n, input.type, input.data, input.metadata, input.event_id, input.schema_version
-        from head, input
-        where ($4::int is null or head.version = $4::int or ($4::int = -1 and head.version > 0)) and head.duplicates = 0 and head.in_order
-        order by input.n
-        ${RETURNING}
-      )
-      select head.version as head, head.in_order, head.duplicates, summary.* from head left join (${SUMMARY}) as summary on true`),
-  };
-}
-
-// A store makes a log per transaction (and per subscription batch) from one configuration.
-const statementsByConfig = new WeakMap<EventLogConfig, ReturnType<typeof appendStatements>>();
-
-function statementsOf(config: EventLogConfig): ReturnType<typeof appendStatements> {
-  let statements = statementsByConfig.get(config);
-  if (statements === undefined) {
-    statements = appendStatements(config);
-    statementsByConfig.set(config, statements);
-  }
-  return statements;
-}
-
-/** The append statement's rows: the head it found, and the inserted rows (all null when it inserted none). */
-type AppendRow = { head: number; in_order: boolean; duplicates: number } & { [K in keyof InsertedRow]: InsertedRow[K] | null };
-
-// The time comes as epoch milliseconds: parsing timestamps on the client cost more than the rest of
-// the row. Text casts get names of their own: an output column named "sequence" would make
-// "order by sequence" sort the text, putting 10 before 9.
-const EVENT_COLUMNS = sql.raw(
-  `event_id::text, aggregate_type, aggregate_id::text, version, type, data, metadata, transaction_id::text as tx_id,
-   sequence::text as seq, date_part('epoch', created_at) * 1000 as created_ms, schema_version`,
-);
-
 /**
  * The event log: append to a stream with optimistic concurrency, load a stream, read everything in
  * commit order. It knows nothing of typed aggregates.
@@ -181,7 +72,7 @@ const EVENT_COLUMNS = sql.raw(
 export class EventLog {
   private readonly events: RawBuilder<unknown>;
   private readonly idType: RawBuilder<unknown>;
-  private readonly statements: ReturnType<typeof appendStatements>;
+  private readonly statements: ReturnType<typeof statementsOf>;
 
   constructor(
     private readonly db: Kysely<any>,
@@ -542,84 +433,4 @@ export class EventLog {
       throw error;
     }
   }
-}
-
-/** Every committed event after `options.after`, in commit order, fetched a page at a time through `read`. */
-export async function* readInPages(
-  read: (page: ReadOptions) => Promise<RecordedEvent[]>,
-  options: ReadAllOptions = {},
-): AsyncGenerator<RecordedEvent, void, undefined> {
-  const limit = optionalWholeNumber(options.pageSize, "pageSize") ?? DEFAULT_READ_LIMIT;
-  let after = options.after;
-  for (;;) {
-    const page = await read({ aggregateTypes: options.aggregateTypes, after, limit, partition: options.partition });
-    yield* page;
-    const last = page.at(-1);
-    if (last === undefined || page.length < limit) return;
-    after = last.position;
-  }
-}
-
-/**
- * SQL for the partition (0 to count - 1) of the stream whose id is `aggregateId`: md5, not hashtext,
- * because a stream must stay in its partition across PostgreSQL versions, or its order could break.
- */
-export function streamPartition(aggregateId: RawBuilder<unknown> | ReturnType<typeof sql.ref>, count: number | RawBuilder<number>): RawBuilder<number> {
-  return sql`(((('x' || substr(md5(${aggregateId}::text), 1, 8))::bit(32)::int) & 2147483647) % ${count})`;
-}
-
-/** Checks a `direction` option; true for "backward". */
-function assertDirection(direction: unknown): boolean {
-  if (direction !== undefined && direction !== "forward" && direction !== "backward") {
-    throw new InvalidArgumentError(`direction must be "forward" or "backward", got ${JSON.stringify(direction)}`);
-  }
-  return direction === "backward";
-}
-
-/** The append statement's $4: null for "any", -1 for "exists", else the version. */
-function expectedParameter(expected: ExpectedVersion): number | null {
-  return expected === "any" ? null : expected === "exists" ? -1 : expected;
-}
-
-function optionalWholeNumber(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a whole number >= 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** The events an append stored: as given, with what the database assigned. */
-function stored(aggregateType: string, prepared: PreparedEvents, row: InsertedRow): Appended {
-  const sequences = row.sequences.slice(1, -1).split(",");
-  const events = prepared.events.map(
-    (event, index): RecordedEvent => ({
-      id: prepared.ids[index]!,
-      aggregateType,
-      aggregateId: row.aggregate_id,
-      version: row.first_version + index,
-      type: event.type,
-      data: event.data,
-      metadata: prepared.metadata[index]!,
-      position: positionOf(row.tx_id, sequences[index]!),
-      createdAt: new Date(row.created_at.getTime()),
-      schemaVersion: event.schemaVersion ?? 1,
-    }),
-  );
-  return { result: { version: events.at(-1)!.version, events }, fresh: true };
-}
-
-function toRecordedEvent(row: EventRow): RecordedEvent {
-  return {
-    id: row.event_id,
-    aggregateType: row.aggregate_type,
-    aggregateId: row.aggregate_id,
-    version: row.version,
-    type: row.type,
-    data: row.data,
-    metadata: row.metadata,
-    position: positionOf(row.tx_id, row.seq),
-    createdAt: new Date(row.created_ms),
-    schemaVersion: row.schema_version,
-  };
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { InvalidArgumentError } from "../errors.js";
 import { assertJson, type JsonObject } from "../json.js";
+import type { RecordedEvent } from "./events.js";
 
 const scopes = new AsyncLocalStorage<JsonObject>();
 
@@ -34,4 +35,29 @@ export function withEventMetadata<T>(fields: JsonObject, fn: () => T): T {
 /** The metadata fields of the innermost {@link withEventMetadata} around the caller, if any. */
 export function scopedEventMetadata(): JsonObject | undefined {
   return scopes.getStore();
+}
+
+/**
+ * What events appended because of `event` carry: it caused them, and they share its correlation.
+ * Handlers get it by themselves; a batch handler appending because of one event of a larger batch
+ * passes it on with `withEventMetadata`.
+ *
+ * @example
+ * ```ts
+ * import { causationMetadata, connect, withEventMetadata } from "meowmx";
+ * const store = await connect();
+ * store.subscribe({
+ *   name: "invoicing",
+ *   aggregateTypes: ["order"],
+ *   handleBatch: async (events, tx) => {
+ *     for (const event of events) {
+ *       await withEventMetadata(causationMetadata(event), () => tx.append("invoice", event.aggregateId, [{ type: "Requested", data: {} }]));
+ *     }
+ *   },
+ * });
+ * ```
+ */
+export function causationMetadata(event: RecordedEvent): { causationId: string; correlationId: string } {
+  const correlationId = event.metadata.correlationId;
+  return { causationId: event.id, correlationId: typeof correlationId === "string" ? correlationId : event.id };
 }

@@ -115,3 +115,20 @@ function describe(value: unknown): string {
   if (typeof value === "bigint") return `${value}n`;
   return typeof value === "object" ? (value === null ? "null" : Array.isArray(value) ? "an array" : "an object") : String(value);
 }
+
+/** Checks a `direction` option; true for "backward". */
+export function assertDirection(direction: unknown): boolean {
+  if (direction !== undefined && direction !== "forward" && direction !== "backward") {
+    throw new InvalidArgumentError(`direction must be "forward" or "backward", got ${JSON.stringify(direction)}`);
+  }
+  return direction === "backward";
+}
+
+/** Checks an optional whole-number option (a limit, a page size). */
+export function optionalWholeNumber(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${name} must be a whole number >= 0, got ${String(value)}`);
+  }
+  return value;
+}

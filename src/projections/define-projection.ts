@@ -1,18 +1,8 @@
 import { type Draft, freeze, produce } from "immer";
 import type { z } from "zod";
-import type { Aggregate } from "../aggregates/define-aggregate.js";
+import type { Aggregate, AnyAggregate, ProjectionEvent } from "../aggregates/define-aggregate.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { RecordedEvent } from "../event-store/events.js";
-
-/** Any aggregate definition, as a projection's source. */
-export type AnyAggregate = Aggregate<any, any, any>;
-
-/** The recorded events of a list of aggregates: a union over them and their event types. */
-export type ProjectionEvent<As extends ReadonlyArray<AnyAggregate>> = {
-  [I in keyof As]: As[I] extends Aggregate<infer T, infer E, any>
-    ? { [K in keyof E & string]: RecordedEvent<K, z.output<E[K]>> & { aggregateType: T } }[keyof E & string]
-    : never;
-}[number];
 
 /**
  * Reducers grouped by aggregate type, then event type; every one optional (events without one are

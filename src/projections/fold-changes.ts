@@ -1,4 +1,5 @@
-import type { Projection, ProjectionEvent } from "./define-projection.js";
+import type { ProjectionEvent } from "../aggregates/define-aggregate.js";
+import type { Projection } from "./define-projection.js";
 import type { StateChange } from "./projection-states.js";
 
 /**

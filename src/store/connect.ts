@@ -1,17 +1,10 @@
 import type pg from "pg";
-import {
-  type BackendTarget,
-  configuredAggregateIdType,
-  notifyChannel,
-  openBackend,
-  readAggregateIdType,
-  sendNotify,
-} from "../database/backend.js";
+import { type BackendTarget, configuredAggregateIdType, openBackend, readAggregateIdType } from "../database/backend.js";
 import type { EmbeddedDatabase } from "../database/embedded-connection.js";
 import { ReadReplica } from "../database/read-replica.js";
 import { assertSchemaName, assertTypeName } from "../database/identifiers.js";
 import { InvalidArgumentError } from "../errors.js";
-import { CommitNotifier } from "../event-store/commit-notifier.js";
+import { Commits } from "../notifications/commits.js";
 import { CONSOLE_LOGGER, type Logger } from "../logger.js";
 import { migrate } from "../migrations/migrate.js";
 import { assertLogFromThisCluster, type PositionRepair, renumberPositions } from "../migrations/restored-log.js";
@@ -124,9 +117,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
     const existing = await readAggregateIdType(backend.db, schema);
     if (existing !== undefined) await assertLogFromThisCluster(backend.db, schema);
     const aggregateIdType = existing ?? configuredAggregateIdType(configuredIdType);
-    const channel = notifyChannel(schema);
-    const broadcast = backend.kind === "postgres" ? () => sendNotify(backend.db, channel) : undefined;
-    const notifier = new CommitNotifier(broadcast, (error) => logger.warn("could not notify subscribers", { error }));
+    const commits = new Commits({ db: backend.db, schema, openClient: backend.openClient, listen: config.listen !== false, logger });
     const inlineProjections = config.inlineProjections ?? [];
     const store = new Store({
       backend,
@@ -134,8 +125,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
       inlineProjections,
       target: { schema, aggregateIdType: configuredIdType },
       aggregateIdType,
-      notifier,
-      channel: config.listen === false ? undefined : channel,
+      commits,
       logger,
       replica,
     });

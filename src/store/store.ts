@@ -1,9 +1,10 @@
 import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
 import type { AggregateIdType, Backend } from "../database/backend.js";
-import type { CommitNotifier } from "../event-store/commit-notifier.js";
+import type { Commits } from "../notifications/commits.js";
 import { KeyedQueue } from "../command-handling/keyed-queue.js";
 import { SnapshotStore } from "../command-handling/snapshots.js";
-import { EventLog, type EventLogConfig, readInPages } from "../event-store/event-log.js";
+import { EventLog, type EventLogConfig } from "../event-store/event-log.js";
+import { readInPages } from "../event-store/read-pages.js";
 import type { ReadReplica } from "../database/read-replica.js";
 import type { Logger } from "../logger.js";
 import { migrate, migrationSql } from "../migrations/migrate.js";
@@ -11,17 +12,17 @@ import type { MigrationTarget } from "../migrations/migrations.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
 import { Checkpoints } from "../subscriptions/checkpoints.js";
 import type { ParkedEvent, SubscriptionStatus } from "../subscriptions/status.js";
-import { replayParked, Subscription, type SubscriptionConfig, type SubscriptionContext } from "../subscriptions/subscription.js";
-import type { NotificationListener } from "../database/notification-listener.js";
+import { replayParked, Subscription, type SubscriptionContext } from "../subscriptions/subscription.js";
+import type { SubscriptionConfig } from "../subscriptions/subscription-config.js";
 import { Session } from "./session.js";
 import type { ReadAllOptions, ReadOptions, RecordedEvent } from "../event-store/events.js";
-import { WakeSignal } from "../subscriptions/wake-signal.js";
+import { WakeSignal } from "../notifications/wake-signal.js";
 import { decodePosition } from "../event-store/position.js";
-import type { AnyAggregate, Projection } from "../projections/define-projection.js";
+import type { Projection } from "../projections/define-projection.js";
 import { inlineProjectionsHook } from "../projections/inline-projections.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import { checkEvents, definitionsByType, type EventCheckProgress, type EventCheckReport } from "../aggregates/check-events.js";
-import type { Aggregate } from "../aggregates/define-aggregate.js";
+import type { Aggregate, AnyAggregate } from "../aggregates/define-aggregate.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import { ProjectionStates } from "../projections/projection-states.js";
 import { RebuildTables } from "../projections/rebuild-tables.js";
@@ -54,11 +55,10 @@ export interface StoreParts {
   readonly target: MigrationTarget;
   /** The aggregate id type of the tables as they are. */
   readonly aggregateIdType: AggregateIdType;
-  readonly notifier: CommitNotifier;
+  /** Announces this store's commits and wakes its workers on everyone's. */
+  readonly commits: Commits;
   /** Projections folded inside every append's transaction. */
   readonly inlineProjections: ReadonlyArray<Projection<any, any>>;
-  /** The NOTIFY channel that commits of other processes are announced on; undefined: do not listen. */
-  readonly channel: string | undefined;
   readonly logger: Logger;
   /** Where spans and metrics go. */
   readonly telemetry: Telemetry;
@@ -77,8 +77,6 @@ export class Store extends Session {
   private readonly projectionStates: ProjectionStates;
   private readonly rebuildTables: RebuildTables;
   private readonly projections = new Map<string, ProjectionRunner<any, TransactionSession>>();
-  private listener: NotificationListener | undefined;
-  private readonly followers = new Set<() => void>();
   private closed = false;
   private readonly stopObservingLag: () => void;
   /** The log on the read replica, when there is one. */
@@ -94,7 +92,7 @@ export class Store extends Session {
     };
     const db = parts.backend.db;
     super(db, {
-      log: new EventLog(db, logConfig, { kind: "pool", written: () => parts.notifier.committed() }),
+      log: new EventLog(db, logConfig, { kind: "pool", written: () => parts.commits.committed() }),
       snapshots: new SnapshotStore(db, logConfig.schema),
       logger: parts.logger,
       telemetry: parts.telemetry,
@@ -106,7 +104,6 @@ export class Store extends Session {
     this.rebuildTables = new RebuildTables(logConfig.schema);
     this.checkpoints = new Checkpoints(logConfig.schema);
     this.replicaLog = parts.replica && new EventLog(parts.replica.db, logConfig, { kind: "pool", written: () => {} });
-    parts.notifier.onCommit(() => this.wakeSubscriptions());
     this.stopObservingLag = parts.telemetry.observeLag(() => this.subscriptionStatus());
   }
 
@@ -153,11 +150,13 @@ export class Store extends Session {
    */
   subscribe<const As extends ReadonlyArray<AnyAggregate> = []>(config: SubscriptionConfig<TransactionSession, As>): Subscription<TransactionSession> {
     if (this.closed) throw new InvalidArgumentError("the store is closed");
-    const subscription: Subscription<TransactionSession> = new Subscription(config as SubscriptionConfig<TransactionSession, ReadonlyArray<AnyAggregate>>, this.subscriptionContext(), () =>
-      this.subscriptions.delete(subscription),
-    );
+    let stopWaking = () => {};
+    const subscription: Subscription<TransactionSession> = new Subscription(config as SubscriptionConfig<TransactionSession, ReadonlyArray<AnyAggregate>>, this.subscriptionContext(), () => {
+      this.subscriptions.delete(subscription);
+      stopWaking();
+    });
     this.subscriptions.add(subscription);
-    this.listenForCommits();
+    stopWaking = this.parts.commits.onCommit(() => subscription.wake());
     return subscription;
   }
 
@@ -178,9 +177,8 @@ export class Store extends Session {
   async *follow(options: ReadAllOptions & { signal?: AbortSignal; maxSleepMs?: number } = {}): AsyncGenerator<RecordedEvent, void, undefined> {
     const signal = new WakeSignal();
     const wake = () => signal.wake();
-    this.followers.add(wake);
+    const stopWaking = this.parts.commits.onCommit(wake);
     options.signal?.addEventListener("abort", wake);
-    this.listenForCommits();
     let after = options.after;
     // A replica may not have replayed a commit the primary announced: look again soon, backing off.
     let replaySleep = REPLAY_POLL_MAX_MS * 2;
@@ -198,15 +196,9 @@ export class Store extends Session {
         replaySleep = woken && this.parts.replica !== undefined ? REPLAY_POLL_FIRST_MS : Math.min(replaySleep * 2, REPLAY_POLL_MAX_MS * 2);
       }
     } finally {
-      this.followers.delete(wake);
+      stopWaking();
       options.signal?.removeEventListener("abort", wake);
     }
-  }
-
-  /** Starts the LISTEN connection that brings other processes' commits, once, where there is one. */
-  private listenForCommits(): void {
-    const channel = this.parts.channel;
-    if (channel !== undefined) this.listener ??= this.parts.backend.listen?.(channel, () => this.wakeSubscriptions());
   }
 
   /**
@@ -297,7 +289,7 @@ export class Store extends Session {
     const position = to === "beginning" ? "" : to === "end" ? ((await this.headPosition()) ?? "") : to;
     decodePosition(position);
     await this.checkpoints.reset(this.parts.backend.db, name, position);
-    this.wakeSubscriptions();
+    this.parts.commits.wake();
   }
 
   /** The events a subscription parked, oldest first. */
@@ -324,11 +316,6 @@ export class Store extends Session {
       read: (options, log) => this.onReplica((from) => from.read(options), log),
       transaction: (work) => this.runTransaction((tx) => work({ tx: tx.session, db: tx.session.db, log: tx.log })),
     };
-  }
-
-  private wakeSubscriptions(): void {
-    for (const follower of this.followers) follower();
-    for (const subscription of this.subscriptions) subscription.wake();
   }
 
   /** "pglite" for the embedded database, "postgres" for a server. */
@@ -387,7 +374,7 @@ export class Store extends Session {
       });
       return work({ log, snapshots, session });
     });
-    if (wrote) this.parts.notifier.committed();
+    if (wrote) this.parts.commits.committed();
     return result;
   }
 
@@ -406,11 +393,10 @@ export class Store extends Session {
     if (this.closed) return;
     this.closed = true;
     this.stopObservingLag();
-    for (const follower of this.followers) follower();
+    this.parts.commits.wake(); // ends every follow
     await Promise.all([...this.projections.values()].map((runner) => runner.stop()));
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
-    await this.listener?.stop();
-    await this.parts.notifier.drained();
+    await this.parts.commits.close();
     await this.parts.replica?.close();
     await this.parts.backend.close();
   }

@@ -1,6 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { InvalidArgumentError, MeowmxError } from "../errors.js";
-import { streamPartition } from "../event-store/event-log.js";
+import { streamPartition } from "../event-store/stream-partition.js";
 import { decodePosition, positionOf } from "../event-store/position.js";
 import type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./status.js";
 

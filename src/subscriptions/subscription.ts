@@ -5,28 +5,17 @@ import type { Kysely } from "kysely";
 import { InvalidArgumentError, SubscriptionError } from "../errors.js";
 import { needsNewTransaction, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
 import type { EventLog } from "../event-store/event-log.js";
-import { withEventMetadata } from "../event-store/event-metadata.js";
+import { causationMetadata, withEventMetadata } from "../event-store/event-metadata.js";
 import type { ReadOptions, RecordedEvent } from "../event-store/events.js";
-import { definitionsByType } from "../aggregates/check-events.js";
-import type { AnyAggregate, ProjectionEvent } from "../projections/define-projection.js";
-import { decodePosition, positionBefore } from "../event-store/position.js";
+import type { AnyAggregate } from "../aggregates/define-aggregate.js";
+import { positionBefore } from "../event-store/position.js";
 import type { Logger } from "../logger.js";
-import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
+import { backoffDelay, sleep } from "../retry.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import { type Attempt, CheckpointMovedError, type Checkpoints, streamKey } from "./checkpoints.js";
 import type { ParkedEvent, SubscriptionStatus } from "./status.js";
-import { WakeSignal } from "./wake-signal.js";
-
-/** Defaults of {@link SubscriptionConfig}. */
-export const SUBSCRIPTION_DEFAULTS = {
-  batchSize: 100,
-  maxSleepMs: 30_000,
-  leaseMs: 10_000,
-  maxAttempts: 5,
-  retryDelayMs: 100,
-  partitions: 1,
-  heldBackWarningMs: 60_000,
-} as const;
+import { eventHandlerOf, parserOf, type Settings, type SubscriptionConfig, withDefaults } from "./subscription-config.js";
+import { WakeSignal } from "../notifications/wake-signal.js";
 
 // How often an idle worker asks whether an open transaction holds its events back.
 const HELD_BACK_CHECK_MS = 5_000;
@@ -38,78 +27,6 @@ const FIRST_IDLE_SLEEP_MS = 50;
 // this often, backing off to HELD_BACK_MAX_POLL_MS.
 const HELD_BACK_FIRST_POLL_MS = 10;
 const HELD_BACK_MAX_POLL_MS = 200;
-
-/** Options of `store.subscribe`, whatever the subscription reads and however it handles it. */
-export interface SubscriptionOptions {
-  /** The durable checkpoint's name: every process running this name shares one position. */
-  readonly name: string;
-  /** Events per transaction; default 100. */
-  readonly batchSize?: number;
-  /** Idle polling backs off up to this; a commit wakes the worker at once. Default 30,000. */
-  readonly maxSleepMs?: number;
-  /** How long a worker's claim lasts without renewal: a dead worker's partitions are taken over after it. Default 10,000. */
-  readonly leaseMs?: number;
-  /** Split the streams by a hash of their id into this many partitions, each with its own checkpoint and worker. Default 1. */
-  readonly partitions?: number;
-  /** Tries per event before `onError` applies; default 5. */
-  readonly maxAttempts?: number;
-  /** The delay before the first retry of a failing event, doubling after each; default 100. */
-  readonly retryDelayMs?: number;
-  /** Warn (through the logger) when an open transaction has held committed events back this long; default 60,000. */
-  readonly heldBackWarningMs?: number;
-  /** "stop" (default): stop with a SubscriptionError; "park": put the event aside and move on. */
-  readonly onError?: "stop" | "park";
-  /**
-   * What a parked event holds back. "event" (default): only itself; later events of its stream are
-   * handled. "stream": later events of a stream with a parked event are parked behind it, in order,
-   * so that a read model never sees a stream with a gap; `replayParked` replays them in order.
-   */
-  readonly parkScope?: "event" | "stream";
-  /**
-   * Where the subscription starts when its checkpoint does not exist yet: "beginning" (default), "end"
-   * (after the newest event readers can see now), or after a position. An existing checkpoint wins.
-   */
-  readonly startFrom?: "beginning" | "end" | string;
-  /** Only events of these types reach the handler; the checkpoint moves past the others. Default all. */
-  readonly eventTypes?: ReadonlyArray<string>;
-}
-
-/** What a subscription reads: some categories (or all) as stored, or the events of aggregate definitions, parsed and lifted. */
-export type SubscriptionSource<As extends ReadonlyArray<AnyAggregate>> =
-  | {
-      /** Only these categories; default all. Handlers get events as stored. */
-      readonly aggregateTypes?: ReadonlyArray<string>;
-      readonly from?: undefined;
-    }
-  | {
-      /** The categories of these definitions; handlers get their events parsed, lifted to the current schemas and typed. */
-      readonly from: As;
-      readonly aggregateTypes?: undefined;
-    };
-
-/** How a subscription handles what it reads: one event at a time, or one call per batch. */
-export type SubscriptionHandling<Tx, Ev> =
-  | {
-      /** Handles one event; what it writes through `tx` commits with the checkpoint, exactly once. */
-      readonly handler: (event: Ev, tx: Tx) => Promise<void> | void;
-      readonly handleBatch?: undefined;
-    }
-  | {
-      /**
-       * Handles a batch in one call, in commit order, in the transaction that moves the checkpoint
-       * (for one multi-row write). A batch that keeps failing is split until the failing event is alone.
-       */
-      readonly handleBatch: (events: Ev[], tx: Tx) => Promise<void> | void;
-      readonly handler?: undefined;
-    };
-
-/** The events a subscription's handlers get: typed by its definitions, or as stored. */
-export type SubscribedEvent<As extends ReadonlyArray<AnyAggregate>> = As extends readonly [AnyAggregate, ...AnyAggregate[]] ? ProjectionEvent<As> : RecordedEvent;
-
-/** Options of `store.subscribe`. */
-export type SubscriptionConfig<Tx, As extends ReadonlyArray<AnyAggregate> = []> = SubscriptionOptions &
-  SubscriptionSource<As> &
-  SubscriptionHandling<Tx, SubscribedEvent<As>>;
 
 /** What a subscription needs from its store. */
 export interface SubscriptionContext<Tx> {
@@ -626,92 +543,6 @@ export async function replayParked<Tx>(
     replayed += pass;
   } while (pass > 0);
   return replayed;
-}
-
-/** How a subscription reads a stored event: through its definition (with `from`), or as stored. */
-function parserOf(from: ReadonlyArray<AnyAggregate> | undefined): (event: RecordedEvent) => RecordedEvent | undefined {
-  if (from === undefined) return (event) => event;
-  const definitions = definitionsByType(from);
-  return (event) => definitions.get(event.aggregateType)!.parseEvent(event);
-}
-
-/**
- * One event handled as a subscription handles it, outside a worker (to replay a parked event):
- * parsed as the worker would, then given to its handler, or to its batch handler alone.
- */
-export function eventHandlerOf<Tx>(
-  config: Pick<SubscriptionConfig<Tx, ReadonlyArray<AnyAggregate>>, "from" | "handler" | "handleBatch">,
-  parse = parserOf(config.from),
-): (event: RecordedEvent, tx: Tx) => Promise<void> {
-  return async (stored, tx) => {
-    const event = parse(stored);
-    if (event === undefined) return;
-    await (config.handleBatch !== undefined ? config.handleBatch([event], tx) : config.handler!(event, tx));
-  };
-}
-
-/** A subscription's settings, checked and with defaults; handlers take events as `parse` makes them. */
-type Settings<Tx> = Required<Omit<SubscriptionOptions, "startFrom" | "eventTypes">> & {
-  readonly startFrom?: string;
-  readonly aggregateTypes?: ReadonlyArray<string>;
-  readonly handler?: (event: RecordedEvent, tx: Tx) => Promise<void> | void;
-  readonly handleBatch?: (events: RecordedEvent[], tx: Tx) => Promise<void> | void;
-};
-
-function withDefaults<Tx>(config: SubscriptionConfig<Tx, ReadonlyArray<AnyAggregate>>): Settings<Tx> {
-  if (typeof config.name !== "string" || config.name.length === 0 || config.name.length > 200) {
-    throw new InvalidArgumentError("a subscription needs a name of 1 to 200 characters");
-  }
-  const { name } = config;
-  const handlers = [config.handler, config.handleBatch].filter((handler) => handler !== undefined);
-  if (handlers.length !== 1 || typeof handlers[0] !== "function") {
-    throw new InvalidArgumentError(`subscription ${name} needs exactly one of handler and handleBatch, a function`);
-  }
-  if (config.from !== undefined && config.aggregateTypes !== undefined) {
-    throw new InvalidArgumentError(`subscription ${name}: give from or aggregateTypes, not both (from names the categories)`);
-  }
-  if (config.from !== undefined && (!Array.isArray(config.from) || config.from.length === 0)) {
-    throw new InvalidArgumentError(`subscription ${name}: from must name at least one aggregate definition`);
-  }
-  const aggregateTypes = config.from === undefined ? config.aggregateTypes : [...definitionsByType(config.from).keys()];
-  const merged = { ...SUBSCRIPTION_DEFAULTS, onError: "stop" as const, parkScope: "event" as const, ...config, aggregateTypes } as Settings<Tx> & Pick<SubscriptionOptions, "eventTypes">;
-  for (const key of ["batchSize", "maxSleepMs", "leaseMs", "partitions", "retryDelayMs", "heldBackWarningMs"] as const) {
-    const value = merged[key];
-    if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${key} must be a whole number >= 1, got ${String(value)}`);
-  }
-  assertMaxAttempts(merged.maxAttempts);
-  if (merged.onError !== "stop" && merged.onError !== "park") throw new InvalidArgumentError(`onError must be "stop" or "park"`);
-  if (merged.parkScope !== "event" && merged.parkScope !== "stream") throw new InvalidArgumentError(`parkScope must be "event" or "stream"`);
-  if (merged.startFrom !== undefined && merged.startFrom !== "beginning" && merged.startFrom !== "end") decodePosition(merged.startFrom);
-  if (merged.eventTypes !== undefined && !(Array.isArray(merged.eventTypes) && merged.eventTypes.every((type) => typeof type === "string"))) {
-    throw new InvalidArgumentError("eventTypes must be an array of event type names");
-  }
-  return merged;
-}
-
-/**
- * What events appended because of `event` carry: it caused them, and they share its correlation.
- * Handlers get it by themselves; a batch handler appending because of one event of a larger batch
- * passes it on with `withEventMetadata`.
- *
- * @example
- * ```ts
- * import { causationMetadata, connect, withEventMetadata } from "meowmx";
- * const store = await connect();
- * store.subscribe({
- *   name: "invoicing",
- *   aggregateTypes: ["order"],
- *   handleBatch: async (events, tx) => {
- *     for (const event of events) {
- *       await withEventMetadata(causationMetadata(event), () => tx.append("invoice", event.aggregateId, [{ type: "Requested", data: {} }]));
- *     }
- *   },
- * });
- * ```
- */
-export function causationMetadata(event: RecordedEvent): { causationId: string; correlationId: string } {
-  const correlationId = event.metadata.correlationId;
-  return { causationId: event.id, correlationId: typeof correlationId === "string" ? correlationId : event.id };
 }
 
 /** Whether `error` says that the transaction was already aborted by an earlier statement. */

@@ -1,5 +1,4 @@
 import type * as Otel from "@opentelemetry/api";
-import type { SubscriptionStatus } from "../subscriptions/status.js";
 
 /** Attributes of a span or a measurement. */
 export type TelemetryAttributes = Record<string, string | number | boolean>;
@@ -106,7 +105,7 @@ export class Telemetry {
   }
 
   /** Reports each subscription partition's lag whenever metrics are collected; returns what stops it. */
-  observeLag(status: () => Promise<ReadonlyArray<SubscriptionStatus>>): () => void {
+  observeLag(status: () => Promise<ReadonlyArray<{ readonly name: string; readonly partition: number; readonly lag: number }>>): () => void {
     const gauge = this.lag;
     if (gauge === undefined) return () => {};
     const callback: Otel.ObservableCallback = async (result) => {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { eventHandlerOf } from "../../subscriptions/subscription.js";
+import { eventHandlerOf } from "../../subscriptions/subscription-config.js";
 import { type DatabaseOptions, withStore } from "../options.js";
 
 /** `meowmx subscriptions`: each subscription's checkpoint, lag, owner, last error and parked events. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BROADCAST_INTERVAL_MS, CommitNotifier } from "../../src/event-store/commit-notifier.js";
+import { BROADCAST_INTERVAL_MS, CommitNotifier } from "../../src/notifications/commit-notifier.js";
 import { sleep } from "../support/eventually.js";
 
 /** A notifier whose broadcasts take `ms` and are counted. */

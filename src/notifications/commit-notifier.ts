@@ -32,7 +32,12 @@ export class CommitNotifier {
     this.schedule();
   }
 
-  /** Calls `listener` after every local commit of events; returns the function that stops it. */
+  /** Called when another process announced a commit: tells local listeners, broadcasts nothing. */
+  heard(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Calls `listener` after every commit of events, local or heard; returns the function that stops it. */
   onCommit(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

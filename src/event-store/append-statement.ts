@@ -1,0 +1,126 @@
+import type { AggregateIdType } from "../database/backend.js";
+import { quoteIdentifier } from "../database/identifiers.js";
+import { markPrepared } from "../database/prepared-statements.js";
+import type { AppendResult, ExpectedVersion, RecordedEvent } from "./events.js";
+import { positionOf } from "./position.js";
+import type { PreparedEvents } from "./validate-input.js";
+
+/** Where the append statements write: the schema of the events table and its aggregate id type. */
+export interface AppendTarget {
+  readonly schema: string;
+  readonly aggregateIdType: AggregateIdType;
+}
+
+/** What the append statement settled to, and whether it stored the events now or found them stored. */
+export interface Appended {
+  readonly result: AppendResult;
+  readonly fresh: boolean;
+}
+
+/**
+ * What an append returns of the rows it inserted, as one row: they share their stream, transaction
+ * and time, their versions follow each other, and only their sequence numbers differ. One row instead
+ * of one per event saves the client most of the work of reading the result of a large batch.
+ */
+export interface InsertedRow {
+  aggregate_id: string;
+  tx_id: string;
+  created_at: Date;
+  first_version: number;
+  /** The sequence numbers in version order, as a PostgreSQL array literal: "{17,18,20}". */
+  sequences: string;
+}
+
+const RETURNING = "returning aggregate_id, version, transaction_id, sequence, created_at";
+// All rows share stream, transaction and time, so min() of each is that value; with no rows, all are null.
+const SUMMARY = `select min(aggregate_id::text) as aggregate_id, min(transaction_id::text) as tx_id, min(created_at) as created_at,
+             min(version) as first_version, array_agg(sequence order by version)::text as sequences
+      from inserted`;
+
+/**
+ * The texts of the two append statements, built once per log configuration: they run on every
+ * append, so they skip Kysely's query building and are prepared once per connection. Parameters: $1 aggregate type,
+ * $2 aggregate id, $3 the events as a JSON array; for `append`, $4 the expected version (null for
+ * "any", -1 for "exists") and $5 whether the events carry ids of their own to look for.
+ */
+function appendStatements({ schema, aggregateIdType }: AppendTarget) {
+  const idType = aggregateIdType.cast;
+  const events = `${quoteIdentifier(schema)}.events`;
+  const stream = `aggregate_type = $1 and aggregate_id = $2::${idType}`;
+  const input = "jsonb_array_elements($3::jsonb) with ordinality as x(value, n)";
+  const columns = "(aggregate_type, aggregate_id, version, type, data, metadata, event_id, schema_version)";
+  const schemaVersion = "coalesce((x.value ->> 'schemaVersion')::int, 1)";
+  return {
+    newStream: markPrepared(`
+      with inserted as (
+        insert into ${events} ${columns}
+        select $1, $2::${idType}, x.n, x.value ->> 'type', x.value -> 'data', x.value -> 'metadata', (x.value ->> 'id')::uuid, ${schemaVersion}
+        from ${input}
+        order by x.n
+        ${RETURNING}
+      )
+      ${SUMMARY}`),
+    append: markPrepared(`
+      with input as (
+        select x.value ->> 'type' as type, x.value -> 'data' as data, x.value -> 'metadata' as metadata,
+               (x.value ->> 'id')::uuid as event_id, ${schemaVersion} as schema_version, x.n::int as n
+        from ${input}
+      ), head as (
+        select coalesce(last.version, 0) as version, coalesce(last.transaction_id <= pg_current_xact_id(), true) as in_order,
+               case when $5::boolean
+                 then (select count(*)::int from ${events} where ${stream} and event_id in (select event_id from input))
+                 else 0 end as duplicates
+        from (select 1) as one left join lateral (
+          select version, transaction_id from ${events} where ${stream} order by version desc limit 1
+        ) as last on true
+      ), inserted as (
+        insert into ${events} ${columns}
+        select $1, $2::${idType}, head.version + input.n, input.type, input.data, input.metadata, input.event_id, input.schema_version
+        from head, input
+        where ($4::int is null or head.version = $4::int or ($4::int = -1 and head.version > 0)) and head.duplicates = 0 and head.in_order
+        order by input.n
+        ${RETURNING}
+      )
+      select head.version as head, head.in_order, head.duplicates, summary.* from head left join (${SUMMARY}) as summary on true`),
+  };
+}
+
+// A store makes a log per transaction (and per subscription batch) from one configuration.
+const statementsByConfig = new WeakMap<AppendTarget, ReturnType<typeof appendStatements>>();
+
+export function statementsOf(config: AppendTarget): ReturnType<typeof appendStatements> {
+  let statements = statementsByConfig.get(config);
+  if (statements === undefined) {
+    statements = appendStatements(config);
+    statementsByConfig.set(config, statements);
+  }
+  return statements;
+}
+
+/** The append statement's rows: the head it found, and the inserted rows (all null when it inserted none). */
+export type AppendRow = { head: number; in_order: boolean; duplicates: number } & { [K in keyof InsertedRow]: InsertedRow[K] | null };
+
+/** The append statement's $4: null for "any", -1 for "exists", else the version. */
+export function expectedParameter(expected: ExpectedVersion): number | null {
+  return expected === "any" ? null : expected === "exists" ? -1 : expected;
+}
+
+/** The events an append stored: as given, with what the database assigned. */
+export function stored(aggregateType: string, prepared: PreparedEvents, row: InsertedRow): Appended {
+  const sequences = row.sequences.slice(1, -1).split(",");
+  const events = prepared.events.map(
+    (event, index): RecordedEvent => ({
+      id: prepared.ids[index]!,
+      aggregateType,
+      aggregateId: row.aggregate_id,
+      version: row.first_version + index,
+      type: event.type,
+      data: event.data,
+      metadata: prepared.metadata[index]!,
+      position: positionOf(row.tx_id, sequences[index]!),
+      createdAt: new Date(row.created_at.getTime()),
+      schemaVersion: event.schemaVersion ?? 1,
+    }),
+  );
+  return { result: { version: events.at(-1)!.version, events }, fresh: true };
+}
