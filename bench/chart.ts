@@ -67,3 +67,74 @@ export function panelsChart(title: string, xLabels: ReadonlyArray<string>, panel
     `</svg>\n`
   );
 }
+
+/** A row of a bench run as the ratio chart needs it. */
+export interface RatioRow {
+  readonly workload: string;
+  readonly unit: string;
+  readonly meowmx: Measure;
+  readonly emmett?: Measure;
+  readonly raw?: Measure;
+  readonly target?: string;
+  readonly met?: boolean;
+}
+
+const RATIO_MIN = 0.1;
+const RATIO_MAX = 1000;
+
+/**
+ * An SVG of how many times faster meowmx was than Emmett and than raw INSERTs in each workload of
+ * a run (for times and latencies the other's median over meowmx's, for rates meowmx's over the
+ * other's), on a log scale, with each workload's target and whether it was met.
+ */
+export function ratiosChart(title: string, rows: ReadonlyArray<RatioRow>): string {
+  const compared = rows.filter((row) => row.emmett !== undefined || row.raw !== undefined);
+  const labelWidth = 430;
+  const plotWidth = 460;
+  const verdictWidth = 300;
+  const rowHeight = 34;
+  const top = 56;
+  const width = labelWidth + plotWidth + verdictWidth + 48;
+  const height = top + compared.length * rowHeight + 44;
+  const lower = (row: RatioRow) => row.unit === "ms";
+  const speedUp = (row: RatioRow, other: Measure) => (lower(row) ? other.median / row.meowmx.median : row.meowmx.median / other.median);
+  const clamp = (ratio: number) => Math.min(RATIO_MAX, Math.max(RATIO_MIN, ratio));
+  const x = (ratio: number) => labelWidth + (Math.log10(clamp(ratio) / RATIO_MIN) / Math.log10(RATIO_MAX / RATIO_MIN)) * plotWidth;
+  const ticks = [0.1, 0.5, 1, 2, 5, 10, 100, 1000].map(
+    (tick) =>
+      `<line x1="${x(tick)}" x2="${x(tick)}" y1="${top - 8}" y2="${height - 36}" stroke="${tick === 1 ? "#6b7280" : "#e5e7eb"}"/>` +
+      `<text x="${x(tick)}" y="${height - 22}" text-anchor="middle" font-size="10" fill="#374151">${tick}×</text>`,
+  );
+  const bars = compared.map((row, i) => {
+    const y = top + i * rowHeight;
+    const bar = (other: Measure | undefined, offset: number, color: string, name: string) => {
+      if (other === undefined) return "";
+      const ratio = speedUp(row, other);
+      const from = x(1);
+      const to = x(ratio);
+      return (
+        `<rect x="${Math.min(from, to)}" y="${y + offset}" width="${Math.max(1, Math.abs(to - from))}" height="11" fill="${color}"/>` +
+        `<text x="${Math.max(from, to) + 4}" y="${y + offset + 9}" font-size="10" fill="#111827">${ratio.toFixed(2)}× ${name}</text>`
+      );
+    };
+    const verdict =
+      row.target === undefined
+        ? ""
+        : `<text x="${labelWidth + plotWidth + 40}" y="${y + 16}" font-size="11" fill="${row.met ? "#15803d" : "#b91c1c"}">${row.met ? "met" : "missed"}: ${escape(row.target)}</text>`;
+    return (
+      `<text x="12" y="${y + 16}" font-size="11" fill="#111827">${escape(row.workload.length > 70 ? `${row.workload.slice(0, 69)}…` : row.workload)}</text>` +
+      bar(row.emmett, 2, "#2563eb", "Emmett") +
+      bar(row.raw, 16, "#9ca3af", "raw") +
+      verdict
+    );
+  });
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">` +
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>` +
+    `<text x="12" y="20" font-size="13" font-weight="600" fill="#111827">${escape(title)}</text>` +
+    `<text x="12" y="38" font-size="10" fill="#6b7280">times faster than Emmett (blue) and raw INSERTs (grey), log scale: right of 1× meowmx is faster; on the right, each workload's target as the bench states it</text>` +
+    ticks.join("") +
+    bars.join("") +
+    `</svg>\n`
+  );
+}

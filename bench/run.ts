@@ -32,6 +32,7 @@ import {
   withRawTable,
   withStore,
 } from "./harness.js";
+import { ratiosChart } from "./chart.js";
 import { w9 } from "./growth.js";
 
 async function w1(): Promise<Row> {
@@ -578,4 +579,8 @@ for (const [backend, list] of [["PostgreSQL", workloads], ["PGlite", onPglite]] 
   }
 }
 await writeFile(new URL("./results/latest.json", import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), repetitions: REPETITIONS, rows }, null, 2)}\n`);
-console.log("written to bench/results/latest.json (median and min–max of the repetitions)");
+const postgresRows = rows.filter((row) => row.backend === "PostgreSQL");
+if (postgresRows.some((row) => row.emmett !== undefined || row.raw !== undefined)) {
+  await writeFile(new URL("./results/latest.svg", import.meta.url), ratiosChart(`npm run bench, ${new Date().toISOString().slice(0, 10)}: meowmx beside Emmett and raw INSERTs (PostgreSQL)`, postgresRows));
+}
+console.log("written to bench/results/latest.json (median and min–max of the repetitions) and, with Emmett or raw beside meowmx, latest.svg");

@@ -24,8 +24,8 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 /**
  * Spans and metrics through `@opentelemetry/api`, when the application has it installed (it is an
  * optional peer dependency). Without it, or with `connect({ telemetry: false })`, every method runs
- * the work and records nothing. With the API but no SDK registered, the API's own no-op tracer
- * and meter make the cost a few function calls.
+ * the work and records nothing. With the API but no SDK registered, no span is made and the API's
+ * no-op meter makes the cost of metrics a few function calls.
  */
 export class Telemetry {
   private readonly tracer: Otel.Tracer | undefined;
@@ -35,8 +35,12 @@ export class Telemetry {
   private readonly handlerDuration: Otel.Histogram | undefined;
   private readonly lag: Otel.ObservableGauge | undefined;
 
+  /** The tracer provider the API hands out while no SDK is registered. */
+  private readonly noopProvider: Otel.TracerProvider | undefined;
+
   private constructor(private readonly api: typeof Otel | undefined) {
     if (api === undefined) return;
+    this.noopProvider = new api.ProxyTracerProvider().getDelegate();
     this.tracer = api.trace.getTracer(SCOPE);
     const meter = api.metrics.getMeter(SCOPE);
     this.appendDuration = meter.createHistogram("meowmx.append.duration", { unit: "s", description: "How long appends take, retries included." });
@@ -64,7 +68,7 @@ export class Telemetry {
    */
   span<T>(name: string, attributes: TelemetryAttributes, work: (span: WorkSpan | undefined) => Promise<T>, origins?: SpanOrigins): Promise<T> {
     const { api, tracer } = this;
-    if (api === undefined || tracer === undefined) return work(undefined);
+    if (api === undefined || tracer === undefined || !this.tracing()) return work(undefined);
     const remote = (origins?.traceparents ?? []).map(spanContextOf).filter((context) => context !== undefined);
     const parent = remote.length === 1 && origins!.traceparents.length === 1 ? api.trace.setSpanContext(api.context.active(), remote[0]!) : api.context.active();
     const options: Otel.SpanOptions = { attributes: { ...DATABASE_ATTRIBUTES, ...attributes }, links: remote.length > 1 ? remote.map((context) => ({ context })) : [] };
@@ -79,6 +83,15 @@ export class Telemetry {
         span.end();
       }
     });
+  }
+
+  /**
+   * Whether an SDK is registered to trace with: without one every span would be the API's no-op,
+   * so none is made (an SDK registered later is seen at the next span).
+   */
+  private tracing(): boolean {
+    const provider = this.api!.trace.getTracerProvider();
+    return !(provider instanceof this.api!.ProxyTracerProvider && provider.getDelegate() === this.noopProvider);
   }
 
   /** The W3C traceparent of the active span, when one is recording a trace. */
