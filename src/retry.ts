@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { InvalidArgumentError } from "./errors.js";
+import { assertWholeNumber } from "./arguments.js";
 
 /**
  * Waits `ms` milliseconds, or less when `signal` aborts. Nothing stays attached to the signal once
@@ -21,7 +21,5 @@ export function backoffDelay(attempt: number): number {
 
 /** Checks a `maxAttempts` option: a whole number of at least 1. */
 export function assertMaxAttempts(value: unknown): asserts value is number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`maxAttempts must be a whole number >= 1, got ${String(value)}`);
-  }
+  assertWholeNumber(value, "maxAttempts", 1);
 }

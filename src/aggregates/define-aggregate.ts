@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type Draft, freeze } from "immer";
 import { z } from "zod";
 import { EventValidationError, InvalidArgumentError, type ValidationIssue } from "../errors.js";
+import { assertWholeNumber } from "../arguments.js";
 import type { NewEvent, RecordedEvent } from "../event-store/events.js";
 import { assertJson, type JsonObject } from "../json.js";
 import type { EventSchemas } from "./event-schemas.js";
@@ -144,9 +145,7 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
   const extra = Object.keys(reducers).filter((name) => !(name in schemas));
   if (extra.length > 0) throw new InvalidArgumentError(`aggregate ${type} has evolve handlers for undeclared events ${extra.join(", ")}`);
   const snapshotEvery = config.snapshotEvery;
-  if (snapshotEvery !== undefined && (!Number.isSafeInteger(snapshotEvery) || snapshotEvery < 1)) {
-    throw new InvalidArgumentError(`snapshotEvery must be a whole number >= 1, got ${String(snapshotEvery)}`);
-  }
+  if (snapshotEvery !== undefined) assertWholeNumber(snapshotEvery, "snapshotEvery", 1);
   if (snapshotEvery !== undefined) {
     // Snapshots are stored as JSON; an aggregate without them may keep any state.
     try {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { assertWholeNumber } from "../arguments.js";
 import { InvalidArgumentError, InvalidEventError } from "../errors.js";
 import { assertJson, type JsonObject } from "../json.js";
 import type { ExpectedVersion, NewEvent } from "./events.js";
@@ -127,8 +128,6 @@ export function assertDirection(direction: unknown): boolean {
 /** Checks an optional whole-number option (a limit, a page size). */
 export function optionalWholeNumber(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a whole number >= 0, got ${String(value)}`);
-  }
+  assertWholeNumber(value, name, 0);
   return value;
 }

@@ -1,5 +1,6 @@
-import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
+import type { Kysely, SelectQueryBuilder } from "kysely";
 import { InvalidArgumentError } from "../errors.js";
+import { assertWholeNumber } from "../arguments.js";
 import type { EventLog } from "../event-store/event-log.js";
 import type { ReadOptions, RecordedEvent } from "../event-store/events.js";
 import type { Logger } from "../logger.js";
@@ -11,6 +12,7 @@ import type { ProjectionEvent } from "../aggregates/define-aggregate.js";
 import type { Projection } from "./define-projection.js";
 import { foldChanges } from "./fold-changes.js";
 import type { ProjectionStates } from "./projection-states.js";
+import type { ProjectionVersions } from "./projection-versions.js";
 import type { RebuildTables } from "./rebuild-tables.js";
 
 /** Progress of a rebuild, reported every {@link PROGRESS_EVERY} events and at the end. */
@@ -56,6 +58,8 @@ export interface ProjectionContext<Tx extends { db: Kysely<any> }> {
   subscribe(config: SubscriptionConfig<Tx>): Subscription<Tx>;
   transaction<T>(work: (parts: { db: Kysely<any>; log: EventLog }) => Promise<T>): Promise<T>;
   readonly rebuilds: RebuildTables;
+  /** Which version of each definition built its states. */
+  readonly versions: ProjectionVersions;
   read(options: ReadOptions): Promise<RecordedEvent[]>;
 }
 
@@ -156,7 +160,7 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
     const { projection, context } = this;
     const { rebuilds } = context;
     const limit = options.batchSize ?? REBUILD_BATCH;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`batchSize must be a whole number >= 1, got ${String(limit)}`);
+    assertWholeNumber(limit, "batchSize", 1);
     const aggregateTypes = projection.aggregateTypes;
     const id = await rebuilds.begin(context.db, projection.name);
     let events = 0;
@@ -195,9 +199,7 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
         await foldRest(db, (after) => log.read({ aggregateTypes, after, limit }, { settledOnly: !context.inline }));
         const keys = await rebuilds.swapIn(db, id, projection.name);
         if (!context.inline) await context.checkpoints.moveTo(db, this.subscriptionName, 0, position);
-        await sql`
-          insert into ${sql.id(context.schema, "projections")} (name, version, rebuilt_at) values (${projection.name}, ${projection.version}, now())
-          on conflict (name) do update set version = excluded.version, rebuilt_at = excluded.rebuilt_at`.execute(db);
+        await context.versions.rebuilt(db, projection.name, projection.version);
         return keys;
       });
       options.onProgress?.({ events, position });
@@ -211,9 +213,7 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
   /** Rebuilds when the states were built by another version of the definition; records the version otherwise. */
   async rebuildIfOutdated(): Promise<void> {
     const { projection, context } = this;
-    const { rows } = await sql<{ version: number }>`
-      select version from ${sql.id(context.schema, "projections")} where name = ${projection.name}`.execute(context.db);
-    const stored = rows[0]?.version;
+    const stored = await context.versions.stored(context.db, projection.name);
     if (stored === projection.version) return;
     if (stored !== undefined && stored > projection.version) {
       // An older release, still running or restarted during a rolling deploy, must not rebuild the
@@ -223,14 +223,11 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
           "Run the newer code, or rebuild() with this one on purpose (meowmx rebuild) to go back",
       );
     }
-    const hasStates = (await sql<{ found: boolean }>`
-      select exists (select 1 from ${sql.id(context.schema, "projection_states")} where name = ${projection.name}) as found`.execute(context.db)).rows[0]?.found;
-    if (stored !== undefined || hasStates) {
+    if (stored !== undefined || (await context.states.any(context.db, projection.name))) {
       await this.rebuild();
       return;
     }
-    await sql`insert into ${sql.id(context.schema, "projections")} (name, version) values (${projection.name}, ${projection.version})
-      on conflict (name) do nothing`.execute(context.db);
+    await context.versions.adopt(context.db, projection.name, projection.version);
   }
 
   /** Folds a batch into the states it touches: one read of them, one write, in the batch's transaction. */

@@ -23,6 +23,12 @@ export class ProjectionStates {
     return sql.id(this.schema, this.tableName);
   }
 
+  /** Whether the projection `name` has any state. */
+  async any(db: Kysely<any>, name: string): Promise<boolean> {
+    const { rows } = await sql<{ found: boolean }>`select exists (select 1 from ${this.table} where name = ${name}) as found`.execute(db);
+    return rows[0]?.found === true;
+  }
+
   /** The states of `keys` (missing keys are absent from the map). */
   async load<S>(db: Kysely<any>, name: string, keys: ReadonlyArray<string>): Promise<Map<string, S>> {
     if (keys.length === 0) return new Map();

@@ -26,6 +26,7 @@ import type { Aggregate, AnyAggregate } from "../aggregates/define-aggregate.js"
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import { ProjectionStates } from "../projections/projection-states.js";
 import { RebuildTables } from "../projections/rebuild-tables.js";
+import { ProjectionVersions } from "../projections/projection-versions.js";
 import { assertLogFromThisCluster } from "../migrations/restored-log.js";
 
 // How soon `follow` reads the replica again after the primary announced a commit it did not show,
@@ -76,6 +77,7 @@ export class Store extends Session {
   private readonly subscriptions = new Set<Subscription<TransactionSession>>();
   private readonly projectionStates: ProjectionStates;
   private readonly rebuildTables: RebuildTables;
+  private readonly projectionVersions: ProjectionVersions;
   private readonly projections = new Map<string, ProjectionRunner<any, TransactionSession>>();
   private closed = false;
   private readonly stopObservingLag: () => void;
@@ -102,6 +104,7 @@ export class Store extends Session {
     this.logConfig = logConfig;
     this.projectionStates = projectionStates;
     this.rebuildTables = new RebuildTables(logConfig.schema);
+    this.projectionVersions = new ProjectionVersions(logConfig.schema);
     this.checkpoints = new Checkpoints(logConfig.schema);
     this.replicaLog = parts.replica && new EventLog(parts.replica.db, logConfig, { kind: "pool", written: () => {} });
     this.stopObservingLag = parts.telemetry.observeLag(() => this.subscriptionStatus());
@@ -232,6 +235,7 @@ export class Store extends Session {
       subscribe: (config) => this.subscribe(config),
       transaction: (work) => this.runTransaction((tx) => work({ db: tx.session.db, log: tx.log })),
       rebuilds: this.rebuildTables,
+      versions: this.projectionVersions,
       read: (options) => this.read(options),
     });
     this.projections.set(projection.name, runner);

@@ -1,5 +1,6 @@
 import { definitionsByType } from "../aggregates/check-events.js";
 import { InvalidArgumentError } from "../errors.js";
+import { assertWholeNumber } from "../arguments.js";
 import type { RecordedEvent } from "../event-store/events.js";
 import { decodePosition } from "../event-store/position.js";
 import type { AnyAggregate, ProjectionEvent } from "../aggregates/define-aggregate.js";
@@ -136,8 +137,7 @@ export function withDefaults<Tx>(config: SubscriptionConfig<Tx, ReadonlyArray<An
   const aggregateTypes = config.from === undefined ? config.aggregateTypes : [...definitionsByType(config.from).keys()];
   const merged = { ...SUBSCRIPTION_DEFAULTS, onError: "stop" as const, parkScope: "event" as const, ...config, aggregateTypes } as Settings<Tx> & Pick<SubscriptionOptions, "eventTypes">;
   for (const key of ["batchSize", "maxSleepMs", "leaseMs", "partitions", "retryDelayMs", "heldBackWarningMs"] as const) {
-    const value = merged[key];
-    if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${key} must be a whole number >= 1, got ${String(value)}`);
+    assertWholeNumber(merged[key], key, 1);
   }
   assertMaxAttempts(merged.maxAttempts);
   if (merged.onError !== "stop" && merged.onError !== "park") throw new InvalidArgumentError(`onError must be "stop" or "park"`);

@@ -2,7 +2,8 @@ import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
-import { InvalidArgumentError, SubscriptionError } from "../errors.js";
+import { SubscriptionError } from "../errors.js";
+import { assertWholeNumber } from "../arguments.js";
 import { needsNewTransaction, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
 import type { EventLog } from "../event-store/event-log.js";
 import { causationMetadata, withEventMetadata } from "../event-store/event-metadata.js";
@@ -168,7 +169,7 @@ export class Subscription<Tx> {
   async caughtUp(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs;
     if (timeoutMs === undefined) return this.waitUntilCaughtUp(new AbortController().signal);
-    if (!(Number.isSafeInteger(timeoutMs) && timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be a whole number >= 0, got ${String(timeoutMs)}`);
+    assertWholeNumber(timeoutMs, "timeoutMs", 0);
     // A timer, not a check between queries: the queries themselves may wait (for the one connection
     // of an embedded database, held by a handler).
     const giveUp = new AbortController();

@@ -1,0 +1,28 @@
+import { type Kysely, sql } from "kysely";
+
+/** The projections table: which version of each projection's definition built its states. */
+export class ProjectionVersions {
+  constructor(private readonly schema: string) {}
+
+  private get table() {
+    return sql.id(this.schema, "projections");
+  }
+
+  /** The version recorded for the projection `name`, or undefined when none is. */
+  async stored(db: Kysely<any>, name: string): Promise<number | undefined> {
+    const { rows } = await sql<{ version: number }>`select version from ${this.table} where name = ${name}`.execute(db);
+    return rows[0]?.version;
+  }
+
+  /** Records that `version` built the states just now (a rebuild). */
+  async rebuilt(db: Kysely<any>, name: string, version: number): Promise<void> {
+    await sql`
+      insert into ${this.table} (name, version, rebuilt_at) values (${name}, ${version}, now())
+      on conflict (name) do update set version = excluded.version, rebuilt_at = excluded.rebuilt_at`.execute(db);
+  }
+
+  /** Records `version` for a projection that has none recorded yet (and no states to rebuild). */
+  async adopt(db: Kysely<any>, name: string, version: number): Promise<void> {
+    await sql`insert into ${this.table} (name, version) values (${name}, ${version}) on conflict (name) do nothing`.execute(db);
+  }
+}
