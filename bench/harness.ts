@@ -47,7 +47,8 @@ export const schemaName = () => `bench_${randomBytes(4).toString("hex")}`;
 /** Whether the workloads now run on embedded PGlite: meowmx alone, since the others need a server. */
 export const mode = { embedded: false };
 
-export async function withStore<T>(work: (store: Store) => Promise<T>, options: Pick<ConnectConfig, "telemetry"> = {}): Promise<T> {
+/** Runs `work` with a meowmx store on a fresh schema, through a pool of `connections` (on PostgreSQL). */
+export async function withStore<T>(work: (store: Store) => Promise<T>, options: Pick<ConnectConfig, "telemetry"> = {}, connections = CONNECTIONS): Promise<T> {
   if (mode.embedded) {
     const store = await connect({ ...options, dataDir: "memory://", schema: schemaName() });
     try {
@@ -56,7 +57,7 @@ export async function withStore<T>(work: (store: Store) => Promise<T>, options: 
       await store.close();
     }
   }
-  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
+  const pool = new pg.Pool({ connectionString: url, max: connections });
   const store = await connect({ ...options, pool, schema: schemaName() });
   try {
     return await work(store);
@@ -68,19 +69,22 @@ export async function withStore<T>(work: (store: Store) => Promise<T>, options: 
 }
 
 /** Emmett keeps its tables in the public schema: each run gets a database of its own. */
-export async function withEmmett<T>(work: (store: PostgresEventStore, connectionString: string) => Promise<T>): Promise<T> {
+export async function withEmmett<T>(work: (store: PostgresEventStore, connectionString: string) => Promise<T>, connections?: number): Promise<T> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   const database = schemaName();
   await admin.query(`create database ${database}`);
   const target = new URL(url);
   target.pathname = `/${database}`;
-  const store = getPostgreSQLEventStore(target.toString());
+  // Its own pool by default; a pool of `connections` when a workload needs more than that one has.
+  const pool = connections === undefined ? undefined : new pg.Pool({ connectionString: target.toString(), max: connections });
+  const store = getPostgreSQLEventStore(target.toString(), pool === undefined ? {} : { connectionOptions: { pooled: true, pool } });
   try {
     await store.schema.migrate();
     return await work(store, target.toString());
   } finally {
     await store.close();
+    await pool?.end();
     await dropWhenIdle(admin, database);
     await admin.end();
   }
@@ -120,8 +124,8 @@ export async function dropWhenIdle(admin: pg.Client, database: string): Promise<
   }
 }
 
-export async function withRawTable<T>(work: (pool: pg.Pool, table: string) => Promise<T>): Promise<T> {
-  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
+export async function withRawTable<T>(work: (pool: pg.Pool, table: string) => Promise<T>, connections = CONNECTIONS): Promise<T> {
+  const pool = new pg.Pool({ connectionString: url, max: connections });
   const table = schemaName();
   await pool.query(`create table ${table} (id bigserial primary key, stream text not null, version int not null, type text not null, data jsonb not null, unique (stream, version))`);
   try {
@@ -187,8 +191,8 @@ export async function sideBySide<K extends string>(
 export const median = (measure: Measure | undefined) => measure?.median ?? NaN;
 
 /** W1's appends through one store, to new streams `<prefix>-<i>`: how fast they go as events per second. */
-export const oneEventAppends = (n: number, prefix = "s") => async (store: Store) =>
-  n / (await concurrently(n, CONNECTIONS, (i) => store.append("item", `${prefix}-${i}`, [{ type: "Added", data: payload }], { expectedVersion: 0 })));
+export const oneEventAppends = (n: number, prefix = "s", appenders = CONNECTIONS) => async (store: Store) =>
+  n / (await concurrently(n, appenders, (i) => store.append("item", `${prefix}-${i}`, [{ type: "Added", data: payload }], { expectedVersion: 0 })));
 
 /** How long `load` takes, in milliseconds; it must load `events` events. */
 export async function timedLoad(events: number, load: () => Promise<number>): Promise<number> {

@@ -35,21 +35,29 @@ import {
 import { ratiosChart } from "./chart.js";
 import { w9 } from "./growth.js";
 
-async function w1(): Promise<Row> {
+/** One-event appends to new streams from `appenders` at once, each contender with as many connections. */
+function oneEventAppendsSideBySide(appenders: number) {
   const n = 3000;
   // Runs are short and the machine's noise is not: three times the repetitions (W2 too).
-  const { meowmx, emmett, raw } = await sideBySide({
-    meowmx: () =>
-      withStore(async (store) => n / (await concurrently(n, CONNECTIONS, (i) => store.append("item", `s-${i}`, [{ type: "Added", data: payload }], { expectedVersion: 0 })))),
+  return sideBySide({
+    meowmx: () => withStore(oneEventAppends(n, "s", appenders), {}, appenders),
     emmett: () =>
-      withEmmett(async (store) =>
-        n / (await concurrently(n, CONNECTIONS, (i) => store.appendToStream(`item-s-${i}`, [{ type: "Added", data: payload }], { expectedStreamVersion: STREAM_DOES_NOT_EXIST }))),
+      withEmmett(
+        async (store) =>
+          n / (await concurrently(n, appenders, (i) => store.appendToStream(`item-s-${i}`, [{ type: "Added", data: payload }], { expectedStreamVersion: STREAM_DOES_NOT_EXIST }))),
+        appenders === CONNECTIONS ? undefined : appenders,
       ),
     raw: () =>
-      withRawTable(async (pool, table) =>
-        n / (await concurrently(n, CONNECTIONS, (i) => pool.query(`insert into ${table} (stream, version, type, data) values ($1, 1, 'Added', $2)`, [`s-${i}`, payload]))),
+      withRawTable(
+        async (pool, table) =>
+          n / (await concurrently(n, appenders, (i) => pool.query(`insert into ${table} (stream, version, type, data) values ($1, 1, 'Added', $2)`, [`s-${i}`, payload]))),
+        appenders,
       ),
   }, { repetitions: 3 * REPETITIONS });
+}
+
+async function w1(): Promise<Row> {
+  const { meowmx, emmett, raw } = await oneEventAppendsSideBySide(CONNECTIONS);
   return {
     workload: "W1 one-event appends to new streams, 8 connections",
     unit: "events/s",
@@ -59,6 +67,12 @@ async function w1(): Promise<Row> {
     target: ">= 2x Emmett, >= 0.7x raw",
     met: meowmx.median >= 2 * median(emmett) && meowmx.median >= 0.7 * median(raw),
   };
+}
+
+/** W1 with 64 appenders at once, where many appends wait for the same commits. */
+async function w1Crowd(): Promise<Row> {
+  const { meowmx, emmett, raw } = await oneEventAppendsSideBySide(64);
+  return { workload: "W1c one-event appends to new streams, 64 appenders and connections", unit: "events/s", meowmx, emmett, raw };
 }
 
 /**
@@ -539,6 +553,7 @@ const rows: Row[] = [];
 const only = process.env.BENCH_ONLY?.split(",");
 const workloads: Array<[string, () => Promise<Row | Row[]>]> = [
   ["W1", w1],
+  ["W1c", w1Crowd],
   ["W2", w2],
   ["W3", () => w3(1000, undefined)],
   ["W3", () => w3(10_000, undefined)],
@@ -558,7 +573,7 @@ const workloads: Array<[string, () => Promise<Row | Row[]>]> = [
   ["W9", w9],
 ];
 // W6 needs a writer in another process, which an embedded database cannot have.
-const onPglite = process.env.BENCH_PGLITE === "0" ? [] : workloads.filter(([id]) => !["W6", "W1o", "W1s", "W8b", "W9"].includes(id));
+const onPglite = process.env.BENCH_PGLITE === "0" ? [] : workloads.filter(([id]) => !["W6", "W1c", "W1o", "W1s", "W8b", "W9"].includes(id));
 for (const [backend, list] of [["PostgreSQL", workloads], ["PGlite", onPglite]] as const) {
   mode.embedded = backend === "PGlite";
   const chosen = list.filter(([id]) => only === undefined || only.includes(id));
