@@ -164,9 +164,13 @@ describe.runIf(onPostgres && binaries !== undefined)("a read replica: a hot stan
     for (let round = 0; round < 4; round++) {
       await sleep(300);
       await pauseReplay();
-      // What the replica had when it paused is handled; then nothing more while it stays paused.
-      await sleep(400);
-      const atPause = handled.length;
+      // What the replica had when it paused is handled (until 300 ms pass without a new event); then
+      // nothing more while it stays paused.
+      let atPause = -1;
+      for (let look = 0; look < 20 && atPause !== handled.length; look++) {
+        atPause = handled.length;
+        await sleep(300);
+      }
       await sleep(600);
       stalls.push([atPause, handled.length]);
       await resumeReplay();
