@@ -14,6 +14,11 @@ const MARGIN = { top: 44, right: 36, bottom: 40, left: 56 };
 
 const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+/** A whole SVG document on a white ground. */
+const svg = (width: number, height: number, body: string) =>
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">` +
+  `<rect width="${width}" height="${height}" fill="#ffffff"/>${body}</svg>\n`;
+
 /** A number as a short axis label: 12.3, 4,560, 1.2M. */
 function short(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toFixed(value >= 1e7 ? 0 : 1)}M`;
@@ -59,12 +64,10 @@ export function panelsChart(title: string, xLabels: ReadonlyArray<string>, panel
   });
   const width = WIDTH * panels.length;
   const height = HEIGHT + 28;
-  return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">` +
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>` +
-    `<g transform="translate(0,24)">${parts.join("")}</g>` +
-    `<text x="12" y="18" font-size="13" font-weight="600" fill="#111827">${escape(title)}</text>` +
-    `</svg>\n`
+  return svg(
+    width,
+    height,
+    `<g transform="translate(0,24)">${parts.join("")}</g><text x="12" y="18" font-size="13" font-weight="600" fill="#111827">${escape(title)}</text>`,
   );
 }
 
@@ -128,13 +131,12 @@ export function ratiosChart(title: string, rows: ReadonlyArray<RatioRow>): strin
       verdict
     );
   });
-  return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">` +
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>` +
+  return svg(
+    width,
+    height,
     `<text x="12" y="20" font-size="13" font-weight="600" fill="#111827">${escape(title)}</text>` +
     `<text x="12" y="38" font-size="10" fill="#6b7280">times faster than Emmett (blue) and raw INSERTs (grey), log scale: right of 1× meowmx is faster; on the right, each workload's target as the bench states it</text>` +
     ticks.join("") +
-    bars.join("") +
-    `</svg>\n`
+    bars.join(""),
   );
 }

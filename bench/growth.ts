@@ -12,7 +12,7 @@ import pg from "pg";
 import { connect, type Store } from "../src/index.js";
 import { positionOf } from "../src/event-store/position.js";
 import { panelsChart } from "./chart.js";
-import { CONNECTIONS, Item, type Measure, oneEventAppends, payload, REPETITIONS, type Row, schemaName, sideBySide, timedLoad, url } from "./harness.js";
+import { analyzed, CONNECTIONS, Item, type Measure, oneEventAppends, payload, REPETITIONS, repeat, type Row, schemaName, timedLoad, url } from "./harness.js";
 
 const SIZES = (process.env.BENCH_GROWTH ?? "1000000,10000000").split(",").map(Number);
 const FILL_CHUNK = 500_000;
@@ -63,7 +63,8 @@ async function fill(store: Store, filled: number, size: number): Promise<number>
     filled += chunk;
     count += chunk;
   }
-  await sql`vacuum (analyze) ${events}`.execute(store.db);
+  // As autovacuum would (the visibility map); the measures analyze the table once their own events are in.
+  await sql`vacuum ${events}`.execute(store.db);
   return filled;
 }
 
@@ -74,59 +75,57 @@ const countOf = async (store: Store) =>
 async function measure(store: Store, stage: number): Promise<Stage> {
   const events = await countOf(store);
   let run = 0;
-  const { meowmx: appends } = await sideBySide({ meowmx: () => oneEventAppends(3000, `w1-${stage}-${run++}`)(store) }, { repetitions: 3 * REPETITIONS });
+  const appends = await repeat(() => oneEventAppends(3000, `w1-${stage}-${run++}`)(store), { repetitions: 3 * REPETITIONS });
 
   const items = store.repository(Item);
   const hot = `hot-${stage}`;
   for (let written = 0; written < 1000; written += 100) await items.update(hot, () => Array.from({ length: 100 }, () => Item.events.Added(payload)));
-  const { meowmx: load } = await sideBySide({ meowmx: () => timedLoad(1000, async () => (await items.load(hot)).version) }, { repetitions: 7 * REPETITIONS, inTurns: false });
+  const load = await repeat(() => timedLoad(1000, async () => (await items.load(hot)).version), { repetitions: 7 * REPETITIONS, inTurns: false });
 
   // What the log holds now, W1's and W3's events included (on the "empty" log, only those), with
   // the planner's statistics as autovacuum would have gathered them.
   const present = await countOf(store);
-  await sql`analyze ${sql.id(store.schema, "events")}`.execute(store.db);
+  await analyzed(store);
   const middle = await middleOf(store, present);
-  const { meowmx: page } = await sideBySide(
-    {
-      meowmx: async () => {
-        const started = performance.now();
-        const read = await store.read({ aggregateTypes: ["item"], after: middle, limit: PAGE });
-        if (read.length !== PAGE) throw new Error(`read ${read.length} events`);
-        return performance.now() - started;
-      },
+  const page = await repeat(
+    async () => {
+      const started = performance.now();
+      const read = await store.read({ aggregateTypes: ["item"], after: middle, limit: PAGE });
+      if (read.length !== PAGE) throw new Error(`read ${read.length} events`);
+      return performance.now() - started;
     },
     { repetitions: 7 * REPETITIONS, inTurns: false },
   );
 
   let subscription = 0;
-  const { meowmx: catchUp } = await sideBySide({
-    meowmx: async () => {
-      // The events after the middle one.
-      const target = Math.min(CATCH_UP_EVENTS, present - Math.floor(present / 2) - 1);
-      let handled = 0;
-      let done!: () => void;
-      const reached = new Promise<void>((resolve) => (done = resolve));
-      const started = performance.now();
-      const sub = store.subscribe({
-        name: `catch-up-${stage}-${subscription++}`,
-        aggregateTypes: ["item"],
-        startFrom: middle,
-        batchSize: 500,
-        handleBatch: (batch) => {
-          handled += batch.length;
-          if (handled >= target) done();
-        },
-      });
-      await reached;
-      const elapsed = (performance.now() - started) / 1000;
-      await sub.stop();
-      return handled / elapsed;
-    },
+  const catchUp = await repeat(async () => {
+    // The events after the middle one.
+    const target = Math.min(CATCH_UP_EVENTS, present - Math.floor(present / 2) - 1);
+    let handled = 0;
+    let done!: () => void;
+    const reached = new Promise<void>((resolve) => (done = resolve));
+    const started = performance.now();
+    const sub = store.subscribe({
+      name: `catch-up-${stage}-${subscription++}`,
+      aggregateTypes: ["item"],
+      startFrom: middle,
+      batchSize: 500,
+      handleBatch: (batch) => {
+        handled += batch.length;
+        if (handled >= target) done();
+      },
+    });
+    await reached;
+    const elapsed = (performance.now() - started) / 1000;
+    await sub.stop();
+    return handled / elapsed;
   });
 
+  const table = `"${store.schema}".events`;
   const { rows } = await sql<{ total: string; table: string; indexes: string }>`
-    select pg_total_relation_size(${`"${store.schema}".events`}::regclass) as total, pg_table_size(${`"${store.schema}".events`}::regclass) as table,
-           pg_indexes_size(${`"${store.schema}".events`}::regclass) as indexes`.execute(store.db);
+    select pg_total_relation_size(${table}::regclass) as total, pg_table_size(${table}::regclass) as table, pg_indexes_size(${table}::regclass) as indexes`.execute(
+    store.db,
+  );
   const perEvent = (bytes: string) => Number(bytes) / present;
   return { events, appends, load, page, catchUp, bytes: { total: perEvent(rows[0]!.total), table: perEvent(rows[0]!.table), indexes: perEvent(rows[0]!.indexes) } };
 }

@@ -76,7 +76,7 @@ export async function withEmmett<T>(work: (store: PostgresEventStore, connection
   await admin.query(`create database ${database}`);
   const target = new URL(url);
   target.pathname = `/${database}`;
-  // Its own pool by default; a pool of `connections` when a workload needs more than that one has.
+  // Its own pool by default (10 connections); a pool of `connections` when a workload says how many.
   const pool = connections === undefined ? undefined : new pg.Pool({ connectionString: target.toString(), max: connections });
   const store = getPostgreSQLEventStore(target.toString(), pool === undefined ? {} : { connectionOptions: { pooled: true, pool } });
   try {
@@ -146,8 +146,9 @@ export async function concurrently(count: number, workers: number, job: (i: numb
   return (performance.now() - started) / 1000;
 }
 
-export async function repeat(run: () => Promise<number>): Promise<Measure> {
-  return (await sideBySide({ meowmx: run })).meowmx;
+/** meowmx alone: a warm-up, then the repetitions (see {@link sideBySide} for the options). */
+export async function repeat(run: () => Promise<number>, options?: { repetitions?: number; inTurns?: boolean }): Promise<Measure> {
+  return (await sideBySide({ meowmx: run }, options)).meowmx;
 }
 
 /** The contenders that run on PostgreSQL only; on embedded PGlite, meowmx runs alone (its variants too). */

@@ -45,7 +45,7 @@ function oneEventAppendsSideBySide(appenders: number) {
       withEmmett(
         async (store) =>
           n / (await concurrently(n, appenders, (i) => store.appendToStream(`item-s-${i}`, [{ type: "Added", data: payload }], { expectedStreamVersion: STREAM_DOES_NOT_EXIST }))),
-        appenders === CONNECTIONS ? undefined : appenders,
+        appenders,
       ),
     raw: () =>
       withRawTable(

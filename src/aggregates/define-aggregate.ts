@@ -145,8 +145,8 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
   const extra = Object.keys(reducers).filter((name) => !(name in schemas));
   if (extra.length > 0) throw new InvalidArgumentError(`aggregate ${type} has evolve handlers for undeclared events ${extra.join(", ")}`);
   const snapshotEvery = config.snapshotEvery;
-  if (snapshotEvery !== undefined) assertWholeNumber(snapshotEvery, "snapshotEvery", 1);
   if (snapshotEvery !== undefined) {
+    assertWholeNumber(snapshotEvery, "snapshotEvery", 1);
     // Snapshots are stored as JSON; an aggregate without them may keep any state.
     try {
       assertJson(config.initialState, `${type} initialState`);

@@ -68,7 +68,6 @@ export class ReadReplica {
 
   /** How far the replica is behind `primary`. */
   async status(primary: Kysely<any>): Promise<ReplicaStatus> {
-    const unknown = { reachable: false, replayLagBytes: null, replayLagMs: null, replayPaused: null };
     const { rows: written } = await sql<{ lsn: string }>`select pg_current_wal_lsn()::text as lsn`.execute(primary);
     try {
       const { rows } = await sql<{ bytes: string | null; ms: number | null; paused: boolean | null }>`
@@ -84,7 +83,7 @@ export class ReadReplica {
         replayPaused: row.paused,
       };
     } catch (error) {
-      if (isConnectionLost(error)) return unknown;
+      if (isConnectionLost(error)) return { reachable: false, replayLagBytes: null, replayLagMs: null, replayPaused: null };
       throw error;
     }
   }

@@ -16,6 +16,12 @@ export interface MeowmxMigration {
 }
 
 /**
+ * SQL assignments that forget a subscription row's batch attempt (the columns of migration
+ * 0007_subscription_attempts): wherever its checkpoint moves, the attempt it recorded no longer applies.
+ */
+export const FORGET_ATTEMPT = "attempt_transaction_id = null, attempt_sequence = null, attempts = 0, attempt_limit = null";
+
+/**
  * Every migration, oldest first. A released migration is never edited: changes come as new entries,
  * so that databases created by older versions upgrade step by step. Each only expands (new tables,
  * new columns that are nullable or have a default, new indexes): the previous release keeps working

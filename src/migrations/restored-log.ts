@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import { quoteIdentifier } from "../database/identifiers.js";
 import { RestoredLogError } from "../errors.js";
+import { FORGET_ATTEMPT } from "./migrations.js";
 
 /**
  * The key of Kysely's migration lock (its PostgreSQL adapter's): a repair and a migration never run
@@ -76,7 +77,7 @@ export async function renumberPositions(db: Kysely<any>, schema: string): Promis
     const checkpoints = await sql`
       update ${table("subscriptions")} as s
       set transaction_id = case when moved.new_sequence is null then '0'::xid8 else ${repaired} end, sequence = coalesce(moved.new_sequence, 0),
-          attempt_transaction_id = null, attempt_sequence = null, attempts = 0, attempt_limit = null
+          ${sql.raw(FORGET_ATTEMPT)}
       from ${table("subscriptions")} as old
       left join lateral (
         select m.new_sequence from meowmx_position_map as m

@@ -26,7 +26,7 @@ export class CommitNotifier {
 
   /** Called after events have committed. */
   committed(): void {
-    for (const listener of this.listeners) listener();
+    this.heard();
     if (this.broadcast === undefined) return;
     this.pending = true;
     this.schedule();

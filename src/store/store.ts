@@ -183,8 +183,9 @@ export class Store extends Session {
     const stopWaking = this.parts.commits.onCommit(wake);
     options.signal?.addEventListener("abort", wake);
     let after = options.after;
-    // A replica may not have replayed a commit the primary announced: look again soon, backing off.
-    let replaySleep = REPLAY_POLL_MAX_MS * 2;
+    // After a commit announced by the primary that the replica has not shown yet: how soon to look
+    // again, doubling up to REPLAY_POLL_MAX_MS; undefined once that has passed, or without a replica.
+    let replayPoll: number | undefined;
     try {
       while (!options.signal?.aborted && !this.closed) {
         const page = await this.read({ aggregateTypes: options.aggregateTypes, after, limit: options.pageSize });
@@ -195,8 +196,9 @@ export class Store extends Session {
         }
         if (page.length > 0) continue;
         const idle = options.maxSleepMs ?? 1000;
-        const woken = await signal.sleep(replaySleep <= REPLAY_POLL_MAX_MS ? Math.min(replaySleep, idle) : idle);
-        replaySleep = woken && this.parts.replica !== undefined ? REPLAY_POLL_FIRST_MS : Math.min(replaySleep * 2, REPLAY_POLL_MAX_MS * 2);
+        const woken = await signal.sleep(Math.min(replayPoll ?? idle, idle));
+        if (woken && this.parts.replica !== undefined) replayPoll = REPLAY_POLL_FIRST_MS;
+        else replayPoll = replayPoll !== undefined && replayPoll < REPLAY_POLL_MAX_MS ? replayPoll * 2 : undefined;
       }
     } finally {
       stopWaking();

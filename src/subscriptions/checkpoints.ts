@@ -2,6 +2,7 @@ import { type Kysely, type RawBuilder, sql } from "kysely";
 import { InvalidArgumentError, MeowmxError } from "../errors.js";
 import { streamPartition } from "../event-store/stream-partition.js";
 import { decodePosition, positionOf } from "../event-store/position.js";
+import { FORGET_ATTEMPT } from "../migrations/migrations.js";
 import type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./status.js";
 
 /** A batch's attempt as recorded before its handler runs. */
@@ -123,7 +124,7 @@ export class Checkpoints {
 
   /** Forgets a batch's attempt once this process knows how it ended (a commit of advance does too). */
   async finishAttempt(db: Kysely<any>, name: string, partition: number): Promise<void> {
-    await sql`update ${this.table("subscriptions")} set attempt_transaction_id = null, attempt_sequence = null, attempts = 0, attempt_limit = null
+    await sql`update ${this.table("subscriptions")} set ${sql.raw(FORGET_ATTEMPT)}
       where name = ${name} and partition = ${partition} and attempt_transaction_id is not null`.execute(db);
   }
 
@@ -143,7 +144,7 @@ export class Checkpoints {
       update ${this.table("subscriptions")}
       set transaction_id = ${at.transactionId.toString()}::xid8, sequence = ${at.sequence.toString()}, owner = ${owner},
           lease_until = now() + ${leaseMs} * interval '1 millisecond', last_error = null, updated_at = now(),
-          attempt_transaction_id = null, attempt_sequence = null, attempts = 0, attempt_limit = null
+          ${sql.raw(FORGET_ATTEMPT)}
       where name = ${name} and partition = ${partition}
         and transaction_id = ${was.transactionId.toString()}::xid8 and sequence = ${was.sequence.toString()}`.execute(db);
     // A claim reads the checkpoint in the statement that takes the lock, with a snapshot that can
@@ -208,7 +209,7 @@ export class Checkpoints {
   }
 
   /**
-   * The streams with a parked event of the subscription, as "type/id" keys (see {@link streamKey}),
+   * The streams with a parked event of the subscription, by {@link streamKey},
    * each with the position of its first parked event.
    */
   async parkedStreams(db: Kysely<any>, name: string): Promise<Map<string, string>> {

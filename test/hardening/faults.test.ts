@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NewEvent, type Store } from "../../src/index.js";
 import { enabledBackends } from "../support/backends.js";
-import { eventually, sleep } from "../support/eventually.js";
+import { eventually, holdOpen, sleep } from "../support/eventually.js";
 import { QUIET } from "../support/quiet-logger.js";
 import { startThrowawayCluster, type ThrowawayCluster } from "../support/throwaway-cluster.js";
 
@@ -104,21 +104,11 @@ describe.runIf(enabledBackends().includes("postgres"))("faults of a throwaway Po
   it("makes callers of an exhausted pool wait, then fail with a clear error instead of hanging", async () => {
     const store = await connect({ connectionString: cluster.url, schema: "exhausted", poolSize: 1, connectionTimeoutMs: 300, logger: QUIET });
     try {
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let inside!: () => void;
-      const entered = new Promise<void>((resolve) => (inside = resolve));
-      const holder = store.transaction(async (tx) => {
-        await tx.append("order", "o-1", [event("A")]);
-        inside();
-        await held;
-      });
-      await entered;
+      const holder = await holdOpen(store, (tx) => tx.append("order", "o-1", [event("A")]));
       const started = Date.now();
       await expect(store.append("order", "o-2", [event("B")])).rejects.toThrow(/timeout/i);
       expect(Date.now() - started).toBeLessThan(5000);
-      release();
-      await holder;
+      await holder.release();
       await store.append("order", "o-2", [event("B")]);
       expect((await store.read()).map((e) => e.type)).toEqual(["A", "B"]);
     } finally {

@@ -1,13 +1,8 @@
 import { expect, inject, it } from "vitest";
-import { connect, type Logger } from "../../src/index.js";
+import { connect } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
 import { sleep } from "../support/eventually.js";
-
-/** A logger that keeps its warnings. */
-function recordingLogger(): Logger & { warnings: string[] } {
-  const warnings: string[] = [];
-  return { warnings, info: () => {}, warn: (message) => void warnings.push(message), error: () => {} };
-}
+import { recordingLogger } from "../support/quiet-logger.js";
 
 // Run directly (npm test) and through PgBouncer in transaction mode (MEOWMX_TEST_POOLER=pgbouncer, in CI).
 describePostgres("commit notifications", ({ newSchema }) => {

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Logger, type NewEvent, type RecordedEvent, type Store, withEventMetadata } from "../../src/index.js";
 import { CustomerTotals, Order } from "../support/aggregates.js";
 import { enabledBackends } from "../support/backends.js";
-import { eventually, sleep } from "../support/eventually.js";
-import { QUIET } from "../support/quiet-logger.js";
+import { eventually, holdOpen, sleep } from "../support/eventually.js";
+import { QUIET, recordingLogger } from "../support/quiet-logger.js";
 import { serverBinaries, startThrowawayCluster, type ThrowawayCluster } from "../support/throwaway-cluster.js";
 
 const event = (type: string): NewEvent => ({ type, data: { type } });
@@ -107,18 +107,30 @@ describe.runIf(onPostgres && binaries !== undefined)("a read replica: a hot stan
     }
   }, 60_000);
 
+  it("answers from the primary a read of tables the standby has not replayed yet, and stays with the standby", async () => {
+    const logger = recordingLogger();
+    await pauseReplay();
+    try {
+      // Created on the primary while replay is paused: the standby has no such schema yet.
+      const store = await connect({ connectionString: primary.url, schema: "unreplayed", readReplica: { connectionString: standby.url }, logger });
+      stores.push(store);
+      await store.append("order", "o-1", [event("A")]);
+      expect(typesOf(await store.read())).toEqual(["A"]);
+      await resumeReplay();
+      await replayed();
+      await pauseReplay();
+      await store.append("order", "o-1", [event("B")]);
+      // Read from the standby again, which has the table now but not the new event.
+      expect(typesOf(await store.read())).toEqual(["A"]);
+      expect(logger.warnings.filter((w) => /read replica/.test(w))).toEqual([]);
+    } finally {
+      await resumeReplay();
+    }
+  }, 60_000);
+
   it("holds readers of the standby behind a transaction still open on the primary, as on the primary", async () => {
     const store = await newStore("held");
-    let commit!: () => void;
-    const gate = new Promise<void>((resolve) => (commit = resolve));
-    let began!: () => void;
-    const slowHasItsId = new Promise<void>((resolve) => (began = resolve));
-    const slow = store.transaction(async (tx) => {
-      await tx.append("order", "slow", [event("Slow")]);
-      began();
-      await gate;
-    });
-    await slowHasItsId;
+    const slow = await holdOpen(store, (tx) => tx.append("order", "slow", [event("Slow")]));
     await store.append("order", "fast", [event("Fast")]);
     // The standby has replayed the later transaction's commit, and still shows nothing: the earlier
     // one is open on the primary, and its event would come first.
@@ -127,8 +139,7 @@ describe.runIf(onPostgres && binaries !== undefined)("a read replica: a hot stan
     expect(await store.read()).toEqual([]);
     await pauseReplay();
     try {
-      commit();
-      await slow;
+      await slow.release();
       // Committed on the primary, not yet replayed: the reader still waits.
       expect(await store.read()).toEqual([]);
     } finally {
@@ -231,8 +242,8 @@ describe.runIf(onPostgres && binaries !== undefined)("a read replica: a hot stan
   }, 120_000);
 
   it("reads from the primary while the standby is down, says so once, and reads from the standby again once it is back", async () => {
-    const warnings: string[] = [];
-    const logger: Logger = { ...QUIET, warn: (message) => void warnings.push(message) };
+    const logger = recordingLogger();
+    const { warnings } = logger;
     const store = await newStore("fallback", logger);
     await store.append("order", "o-1", [event("Before")]);
     const seen: string[] = [];

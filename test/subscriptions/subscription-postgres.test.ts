@@ -6,7 +6,7 @@ import { afterEach, expect, it } from "vitest";
 import { connect, type NewEvent, type Store } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
 import { eventually, holdOpen, readSettled, sleep } from "../support/eventually.js";
-import { QUIET } from "../support/quiet-logger.js";
+import { QUIET, recordingLogger } from "../support/quiet-logger.js";
 
 const event = (type: string): NewEvent => ({ type, data: { type } });
 describePostgres("subscriptions across connections and processes", ({ newStore, newSchema, query }) => {
@@ -47,8 +47,9 @@ describePostgres("subscriptions across connections and processes", ({ newStore, 
   });
 
   it("shows which open transaction holds events back, and warns past a threshold", async () => {
-    const warnings: string[] = [];
-    const store = await newStore({ logger: { ...QUIET, warn: (message) => void warnings.push(message) } });
+    const logger = recordingLogger();
+    const { warnings } = logger;
+    const store = await newStore({ logger });
     const seen: string[] = [];
     const sub = store.subscribe({ name: "held", heldBackWarningMs: 300, maxSleepMs: 100, handler: (e) => void seen.push(e.type) });
     await sub.caughtUp();

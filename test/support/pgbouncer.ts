@@ -1,13 +1,11 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chown, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
+import { asPostgres, giveToPostgres } from "./postgres-user.js";
 import { freePort } from "./throwaway-cluster.js";
-
-const run = promisify(execFile);
 
 /** A PgBouncer of the test run's own, in transaction mode, in front of a PostgreSQL. */
 export interface Pooler {
@@ -47,17 +45,10 @@ export async function startPgBouncer(serverUrl: string): Promise<Pooler> {
       "",
     ].join("\n"),
   );
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const { stdout: uid } = await run("id", ["-u", "postgres"]);
-    const { stdout: gid } = await run("id", ["-g", "postgres"]);
-    for (const file of ["", "users.txt", "pgbouncer.ini"]) await chown(join(dir, file), Number(uid.trim()), Number(gid.trim()));
-  }
+  await giveToPostgres(dir, join(dir, "users.txt"), join(dir, "pgbouncer.ini"));
   // Debian installs it outside a user's PATH.
   const binary = existsSync("/usr/sbin/pgbouncer") ? "/usr/sbin/pgbouncer" : "pgbouncer";
-  const child: ChildProcess = asRoot
-    ? spawn("runuser", ["-u", "postgres", "--", binary, join(dir, "pgbouncer.ini")], { stdio: "ignore" })
-    : spawn(binary, [join(dir, "pgbouncer.ini")], { stdio: "ignore" });
+  const child: ChildProcess = spawn(...asPostgres(binary, [join(dir, "pgbouncer.ini")]), { stdio: "ignore" });
   const url = new URL(serverUrl);
   url.hostname = "127.0.0.1";
   url.port = String(port);

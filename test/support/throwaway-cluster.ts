@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { chown, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { asPostgres, giveToPostgres } from "./postgres-user.js";
 
 const run = promisify(execFile);
 
@@ -71,19 +72,9 @@ interface ServerFolder {
 }
 
 async function serverFolder(bin: string): Promise<ServerFolder> {
-  const asRoot = process.getuid?.() === 0;
   const dir = await mkdtemp(join(tmpdir(), "meowmx-pg-"));
-  if (asRoot) {
-    const { stdout } = await run("id", ["-u", "postgres"]);
-    const { stdout: group } = await run("id", ["-g", "postgres"]);
-    await chown(dir, Number(stdout.trim()), Number(group.trim()));
-  }
-  return {
-    bin,
-    dir,
-    data: join(dir, "data"),
-    as: (command, args) => (asRoot ? run("runuser", ["-u", "postgres", "--", join(bin, command), ...args]) : run(join(bin, command), args)),
-  };
+  await giveToPostgres(dir);
+  return { bin, dir, data: join(dir, "data"), as: (command, args) => run(...asPostgres(join(bin, command), args)) };
 }
 
 /** Starts the server of a data folder on a free port, and hands it to the test. */
