@@ -20,6 +20,7 @@ export const DOCUMENTS = [
   "docs/observability.md",
   "docs/schema-evolution.md",
   "docs/scaling-out.md",
+  "docs/explorer.md",
 ];
 
 /** The code of a file's region, dedented. */

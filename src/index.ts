@@ -81,3 +81,5 @@ export { PROGRESS_EVERY } from "./projections/projection-runner.js";
 export type { ProjectionRunner, ProjectionWorkerOptions, RebuildOptions, RebuildProgress, RebuildResult } from "./projections/projection-runner.js";
 export { defineConfig } from "./config.js";
 export type { MeowmxConfig } from "./config.js";
+export { EXPLORER_DEFAULTS, startExplorer } from "./explorer/explorer.js";
+export type { Explorer, ExplorerOptions } from "./explorer/explorer.js";

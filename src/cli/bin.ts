@@ -9,6 +9,7 @@ import { registerRepairPositions } from "./commands/repair-positions.js";
 import { registerSubscriptions } from "./commands/subscriptions.js";
 import { registerStreams } from "./commands/streams.js";
 import { registerTrace } from "./commands/trace.js";
+import { registerUi } from "./commands/ui.js";
 import type { DatabaseOptions } from "./options.js";
 
 const program = new Command("meowmx")
@@ -21,7 +22,7 @@ const program = new Command("meowmx")
   .exitOverride();
 
 const global = (): DatabaseOptions => program.opts<DatabaseOptions>();
-for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerRepairPositions, registerCheck, registerTrace, registerDemo]) {
+for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerRepairPositions, registerCheck, registerTrace, registerUi, registerDemo]) {
   register(program, global);
 }
 

@@ -1,14 +1,3 @@
-import { sql } from "kysely";
-import type { Store } from "../store/store.js";
-
-/** How many events of these categories the log holds: the total of a progress bar. */
-export async function countEvents(store: Store, aggregateTypes: ReadonlyArray<string>): Promise<number> {
-  const { rows } = await sql<{ total: number }>`
-    select count(*)::int as total from ${sql.id(store.schema, "events")}
-    where aggregate_type = any(${[...aggregateTypes]}::text[])`.execute(store.db);
-  return rows[0]?.total ?? 0;
-}
-
 /** A progress line on stderr: a bar, events done of the total, the rate and the time left. */
 export function progressBar(total: number, width = 30) {
   const started = performance.now();

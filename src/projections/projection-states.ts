@@ -6,6 +6,14 @@ export interface StateChange<S> {
   readonly position: string;
 }
 
+/** A key's state as stored, with the position of the last event folded into it. */
+export interface StoredState<S> {
+  readonly key: string;
+  readonly state: S;
+  readonly position: string;
+  readonly updatedAt: Date;
+}
+
 // Rows per statement when a whole projection is written at once.
 const CHUNK = 1000;
 
@@ -68,6 +76,20 @@ export class ProjectionStates {
         on conflict (name, key) do update set state = excluded.state, position = excluded.position, updated_at = now()`.execute(db);
     }
     if (deletes.length > 0) await sql`delete from ${this.table} where name = ${name} and key = any(${deletes}::text[])`.execute(db);
+  }
+
+  /** The keys after `after` (in order) with their states: a page of the projection, for the explorer. */
+  async page<S>(db: Kysely<any>, name: string, after: string, limit: number): Promise<StoredState<S>[]> {
+    const { rows } = await sql<{ key: string; state: S; position: string; updated_at: Date }>`
+      select key, state, position, updated_at from ${this.table} where name = ${name} and key > ${after} order by key limit ${limit}`.execute(db);
+    return rows.map((row) => ({ key: row.key, state: row.state, position: row.position, updatedAt: row.updated_at }));
+  }
+
+  /** Every projection that has states: how many keys and when one last changed. */
+  async summaries(db: Kysely<any>): Promise<Array<{ name: string; keys: number; lastChange: Date }>> {
+    const { rows } = await sql<{ name: string; keys: number; last_change: Date }>`
+      select name, count(*)::int as keys, max(updated_at) as last_change from ${this.table} group by name order by name`.execute(db);
+    return rows.map((row) => ({ name: row.name, keys: row.keys, lastChange: row.last_change }));
   }
 
   /** Every key of a projection, in order. */

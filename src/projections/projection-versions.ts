@@ -14,6 +14,12 @@ export class ProjectionVersions {
     return rows[0]?.version;
   }
 
+  /** Every projection with a recorded version, by name. */
+  async all(db: Kysely<any>): Promise<Array<{ name: string; version: number; rebuiltAt: Date | null }>> {
+    const { rows } = await sql<{ name: string; version: number; rebuilt_at: Date | null }>`select name, version, rebuilt_at from ${this.table} order by name`.execute(db);
+    return rows.map((row) => ({ name: row.name, version: row.version, rebuiltAt: row.rebuilt_at }));
+  }
+
   /** Records that `version` built the states just now (a rebuild). */
   async rebuilt(db: Kysely<any>, name: string, version: number): Promise<void> {
     await sql`

@@ -19,7 +19,7 @@ it("exports from meowmx exactly what users call", () => {
       "MAX_REPORTED_FAILURES", "UpcastConfig", "UpcastEntry", "Upcasters", "AggregateEvent", "AggregateNewEvent", "AnyAggregate", "AppendOptions", "AppendResult",
       "CONSOLE_LOGGER", "Command", "CommandResult", "ConcurrencyError", "ConnectConfig", "DEFAULT_AGGREGATE_ID_TYPE",
       "DEFAULT_MAX_ATTEMPTS", "DEFAULT_READ_LIMIT", "DEFAULT_SCHEMA", "EmbeddedDatabase", "EventBuilders", "EventOf", "EventSchemas",
-      "EventValidationError", "ExpectedVersion", "HeldBackBy", "InvalidArgumentError", "InvalidEventError", "JsonObject",
+      "EXPLORER_DEFAULTS", "EventValidationError", "ExpectedVersion", "Explorer", "ExplorerOptions", "HeldBackBy", "InvalidArgumentError", "InvalidEventError", "JsonObject",
       "JsonValue", "LoadOptions", "Loaded", "Logger", "MAX_JSON_DEPTH", "MeowmxConfig", "MeowmxError", "NewEvent",
       "NewEventOf", "PROGRESS_EVERY", "ParkedEvent", "PositionRepair", "RestoredLogError", "isRestoredLogError", "repairPositions", "Projection", "ProjectionConfig", "ProjectionEvent",
       "ProjectionReducers", "ProjectionRunner", "ProjectionStateOf", "ProjectionWorkerOptions", "ReadAllOptions",
@@ -28,7 +28,7 @@ it("exports from meowmx exactly what users call", () => {
       "SubscriptionError", "SubscriptionStatus", "SubscribedEvent", "SubscriptionHandling", "SubscriptionOptions", "SubscriptionSource", "TransactionOptions", "TransactionSession", "UpdateOptions", "UpdateResult",
       "ValidationIssue", "causationMetadata", "connect", "defineAggregate", "defineConfig", "defineProjection", "formatIssues",
       "isConcurrencyError", "isEventValidationError", "isInvalidEventError", "isMeowmxError", "isStreamNotFoundError",
-      "isSubscriptionError", "withEventMetadata",
+      "isSubscriptionError", "startExplorer", "withEventMetadata",
     ].sort(),
   );
 });

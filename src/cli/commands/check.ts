@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import { StreamCatalog } from "../../event-store/stream-catalog.js";
 import { type DatabaseOptions, withStore } from "../options.js";
-import { countEvents, progressBar } from "../progress.js";
+import { progressBar } from "../progress.js";
 
 /**
  * `meowmx check`: reads every stored event of the config file's aggregates through them, as loads
@@ -15,7 +16,7 @@ export function registerCheck(program: Command, global: () => DatabaseOptions): 
       const failed = await withStore(global(), async (store, config) => {
         const aggregates = config.aggregates ?? [];
         if (aggregates.length === 0) throw new Error("the config file names no aggregates (defineConfig({ aggregates }))");
-        const bar = progressBar(await countEvents(store, aggregates.map((aggregate) => aggregate.type)));
+        const bar = progressBar(await new StreamCatalog(store.schema).countEvents(store.db, aggregates.map((aggregate) => aggregate.type)));
         const report = await store.checkEvents(aggregates, { onProgress: options.json ? undefined : bar.update });
         if (!options.json) bar.done();
         if (options.json) {

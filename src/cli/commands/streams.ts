@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { sql } from "kysely";
+import { StreamCatalog } from "../../event-store/stream-catalog.js";
 import { type DatabaseOptions, withStore } from "../options.js";
 import { positiveInteger } from "../parse.js";
 
@@ -12,10 +12,8 @@ export function registerStreams(program: Command, global: () => DatabaseOptions)
     .option("--limit <n>", "at most this many streams", positiveInteger, 100)
     .action(async (aggregateType: string, options: { limit: number }) => {
       await withStore(global(), async (store) => {
-        const { rows } = await sql<{ aggregate_id: string; version: number; updated_at: Date }>`
-          select aggregate_id::text, version, updated_at from ${sql.id(store.schema, "streams")}
-          where aggregate_type = ${aggregateType} order by aggregate_id limit ${options.limit}`.execute(store.db);
-        for (const row of rows) console.log(`${aggregateType}/${row.aggregate_id}  version ${row.version}  ${row.updated_at.toISOString()}`);
+        const { streams } = await new StreamCatalog(store.schema).streams(store.db, aggregateType, { limit: options.limit });
+        for (const stream of streams) console.log(`${aggregateType}/${stream.aggregateId}  version ${stream.version}  ${stream.updatedAt.toISOString()}`);
       });
     });
 }
