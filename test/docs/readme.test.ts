@@ -23,7 +23,8 @@ describe("the docs' images", () => {
     const missing: string[] = [];
     for (const page of pages) {
       const markdown = await readFile(join(root, page), "utf8");
-      for (const [, target] of markdown.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)) {
+      for (const [, markdownTarget, htmlTarget] of markdown.matchAll(/!\[[^\]]*\]\(([^)]+)\)|<img src="([^"]+)"/g)) {
+        const target = markdownTarget ?? htmlTarget;
         await access(join(root, page, "..", target!)).catch(() => missing.push(`${page}: ${target}`));
       }
     }
