@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { sql } from "kysely";
 import pg from "pg";
 import { connect, type Store } from "../src/index.js";
-import { positionOf } from "../src/event-store/position.js";
+import { positionOf } from "../src/log/position.js";
 import { panelsChart } from "./chart.js";
 import { analyzed, CONNECTIONS, Item, type Measure, oneEventAppends, payload, REPETITIONS, repeat, type Row, schemaName, timedLoad, url } from "./harness.js";
 

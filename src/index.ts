@@ -24,8 +24,8 @@ export { MAX_JSON_DEPTH } from "./json.js";
 export type { JsonObject, JsonValue } from "./json.js";
 export { CONSOLE_LOGGER } from "./logger.js";
 export type { Logger } from "./logger.js";
-export { DEFAULT_READ_LIMIT } from "./event-store/events.js";
-export { withEventMetadata } from "./event-store/event-metadata.js";
+export { DEFAULT_READ_LIMIT } from "./log/events.js";
+export { withEventMetadata } from "./log/event-metadata.js";
 export type {
   AppendOptions,
   AppendResult,
@@ -36,7 +36,7 @@ export type {
   ReadOptions,
   RecordedEvent,
   StreamPartition,
-} from "./event-store/events.js";
+} from "./log/events.js";
 export { DEFAULT_AGGREGATE_ID_TYPE, DEFAULT_SCHEMA, connect, repairPositions } from "./store/connect.js";
 export type { PositionRepair } from "./migrations/restored-log.js";
 export type { ConnectConfig, ReadReplicaConfig } from "./store/connect.js";
@@ -60,12 +60,12 @@ export type {
   Reducers,
   StateOf,
 } from "./aggregates/define-aggregate.js";
-export type { Command, CommandResult } from "./command-handling/command.js";
-export { DEFAULT_MAX_ATTEMPTS } from "./command-handling/repository.js";
-export type { Loaded, Repository, UpdateOptions, UpdateResult } from "./command-handling/repository.js";
-export type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./subscriptions/status.js";
+export type { Command, CommandResult } from "./repositories/command.js";
+export { DEFAULT_MAX_ATTEMPTS } from "./repositories/repository.js";
+export type { Loaded, Repository, UpdateOptions, UpdateResult } from "./repositories/repository.js";
+export type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./tables/subscription-status.js";
 export { SUBSCRIPTION_DEFAULTS } from "./subscriptions/subscription-config.js";
-export { causationMetadata } from "./event-store/event-metadata.js";
+export { causationMetadata } from "./log/event-metadata.js";
 export type { Subscription } from "./subscriptions/subscription.js";
 export type {
   SubscribedEvent,
@@ -81,5 +81,6 @@ export { PROGRESS_EVERY } from "./projections/projection-runner.js";
 export type { ProjectionRunner, ProjectionWorkerOptions, RebuildOptions, RebuildProgress, RebuildResult } from "./projections/projection-runner.js";
 export { defineConfig } from "./config.js";
 export type { MeowmxConfig } from "./config.js";
-export { EXPLORER_DEFAULTS, startExplorer } from "./explorer/explorer.js";
-export type { Explorer, ExplorerOptions } from "./explorer/explorer.js";
+export { startExplorer } from "./explorer/explorer.js";
+export { EXPLORER_DEFAULTS } from "./explorer/options.js";
+export type { Explorer, ExplorerOptions } from "./explorer/options.js";

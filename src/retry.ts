@@ -19,6 +19,22 @@ export function backoffDelay(attempt: number): number {
   return Math.random() * ceiling;
 }
 
+/**
+ * Runs `work` (given the attempt's number, from 1) until it settles: an error that `retryable`
+ * accepts runs it again after a {@link backoffDelay}, up to `maxAttempts` runs in all; any other
+ * error, or the last one, is thrown.
+ */
+export async function withRetries<T>(maxAttempts: number, retryable: (error: unknown) => boolean, work: (attempt: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(attempt);
+    } catch (error) {
+      if (attempt >= maxAttempts || !retryable(error)) throw error;
+      await sleep(backoffDelay(attempt));
+    }
+  }
+}
+
 /** Checks a `maxAttempts` option: a whole number of at least 1. */
 export function assertMaxAttempts(value: unknown): asserts value is number {
   assertWholeNumber(value, "maxAttempts", 1);

@@ -1,5 +1,5 @@
 import { type EventValidationError, InvalidArgumentError, type ValidationIssue } from "../errors.js";
-import type { RecordedEvent } from "../event-store/events.js";
+import type { RecordedEvent } from "../log/events.js";
 import type { Aggregate } from "./define-aggregate.js";
 
 /** How many failures a report keeps in full. */

@@ -3,7 +3,7 @@ import { type Draft, freeze } from "immer";
 import { z } from "zod";
 import { EventValidationError, InvalidArgumentError, type ValidationIssue } from "../errors.js";
 import { assertWholeNumber } from "../arguments.js";
-import type { NewEvent, RecordedEvent } from "../event-store/events.js";
+import type { NewEvent, RecordedEvent } from "../log/events.js";
 import { assertJson, type JsonObject } from "../json.js";
 import type { EventSchemas } from "./event-schemas.js";
 import { foldWithImmer } from "./fold.js";

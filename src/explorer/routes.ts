@@ -1,15 +1,15 @@
 import type { Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { definitionsByType } from "../aggregates/check-events.js";
-import { causationTree } from "../event-store/causation-tree.js";
-import { StreamCatalog } from "../event-store/stream-catalog.js";
+import { causationTree } from "../log/causation-tree.js";
+import { StreamCatalog } from "../log/stream-catalog.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { Projection } from "../projections/define-projection.js";
-import { ProjectionStates } from "../projections/projection-states.js";
-import { ProjectionVersions } from "../projections/projection-versions.js";
+import { ProjectionStates } from "../tables/projection-states.js";
+import { ProjectionVersions } from "../tables/projection-versions.js";
 import type { Store } from "../store/store.js";
 import { eventHandlerOf } from "../subscriptions/subscription-config.js";
-import type { ExplorerOptions } from "./explorer.js";
+import type { ExplorerOptions } from "./options.js";
 import type { LagHistory } from "./lag-history.js";
 
 /** What the routes read and change. */

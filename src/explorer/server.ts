@@ -5,7 +5,7 @@ import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
 import { MeowmxError } from "../errors.js";
 import type { Store } from "../store/store.js";
-import { EXPLORER_DEFAULTS, type Explorer, type ExplorerOptions } from "./explorer.js";
+import { EXPLORER_DEFAULTS, type Explorer, type ExplorerOptions } from "./options.js";
 import { guard, hostMatcher } from "./guard.js";
 import { LagHistory } from "./lag-history.js";
 import { mountRoutes } from "./routes.js";

@@ -9,7 +9,7 @@ import {
 } from "kysely";
 import { sqlStateOf } from "../database/database-errors.js";
 import { quoteIdentifier } from "../database/identifiers.js";
-import { backoffDelay, sleep } from "../retry.js";
+import { withRetries } from "../retry.js";
 import { MIGRATIONS, type MigrationTarget } from "./migrations.js";
 
 /**
@@ -24,14 +24,12 @@ export async function migrate(db: Kysely<any>, target: MigrationTarget): Promise
     provider: new StatementsProvider(target),
     migrationTableSchema: target.schema,
   });
-  for (let attempt = 1; ; attempt++) {
+  // The Migrator looks for its table among every table of the database; a schema that someone
+  // else drops meanwhile makes that listing fail. Nothing was applied then: look again.
+  await withRetries(5, isCatalogRace, async () => {
     const { error } = await migrator.migrateToLatest();
-    if (error === undefined) return;
-    // The Migrator looks for its table among every table of the database; a schema that someone
-    // else drops meanwhile makes that listing fail. Nothing was applied then: look again.
-    if (attempt >= 5 || !isCatalogRace(error)) throw error;
-    await sleep(backoffDelay(attempt));
-  }
+    if (error !== undefined) throw error;
+  });
 }
 
 /** Whether every migration is recorded already: then connecting costs two small queries. */

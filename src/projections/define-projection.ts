@@ -2,7 +2,7 @@ import { type Draft, freeze, produce } from "immer";
 import type { z } from "zod";
 import type { Aggregate, AnyAggregate, ProjectionEvent } from "../aggregates/define-aggregate.js";
 import { InvalidArgumentError } from "../errors.js";
-import type { RecordedEvent } from "../event-store/events.js";
+import type { RecordedEvent } from "../log/events.js";
 
 /**
  * Reducers grouped by aggregate type, then event type; every one optional (events without one are

@@ -1,6 +1,6 @@
 import type { ProjectionEvent } from "../aggregates/define-aggregate.js";
 import type { Projection } from "./define-projection.js";
-import type { StateChange } from "./projection-states.js";
+import type { StateChange } from "../tables/projection-states.js";
 
 /**
  * Folds parsed events into the states they touch, starting from `current` (what is stored), and

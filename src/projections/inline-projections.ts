@@ -1,9 +1,9 @@
 import type { Kysely } from "kysely";
-import type { AppendHook } from "../event-store/event-log.js";
-import type { RecordedEvent } from "../event-store/events.js";
+import type { AppendHook } from "../log/appender.js";
+import type { RecordedEvent } from "../log/events.js";
 import type { Projection } from "./define-projection.js";
 import { foldChanges } from "./fold-changes.js";
-import type { ProjectionStates } from "./projection-states.js";
+import type { ProjectionStates } from "../tables/projection-states.js";
 
 /**
  * The append hook of inline projections: inside every append's transaction, fold the new events

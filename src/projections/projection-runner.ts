@@ -1,19 +1,13 @@
 import type { Kysely, SelectQueryBuilder } from "kysely";
 import { InvalidArgumentError } from "../errors.js";
 import { assertWholeNumber } from "../arguments.js";
-import type { EventLog } from "../event-store/event-log.js";
-import type { ReadOptions, RecordedEvent } from "../event-store/events.js";
-import type { Logger } from "../logger.js";
-import type { Telemetry } from "../telemetry/telemetry.js";
-import type { Checkpoints } from "../subscriptions/checkpoints.js";
+import type { RecordedEvent } from "../log/events.js";
+import type { Scope } from "../scope/scope.js";
 import type { Subscription } from "../subscriptions/subscription.js";
 import type { SubscriptionConfig, SubscriptionOptions } from "../subscriptions/subscription-config.js";
 import type { ProjectionEvent } from "../aggregates/define-aggregate.js";
 import type { Projection } from "./define-projection.js";
 import { foldChanges } from "./fold-changes.js";
-import type { ProjectionStates } from "./projection-states.js";
-import type { ProjectionVersions } from "./projection-versions.js";
-import type { RebuildTables } from "./rebuild-tables.js";
 
 /** Progress of a rebuild, reported every {@link PROGRESS_EVERY} events and at the end. */
 export interface RebuildProgress {
@@ -45,22 +39,11 @@ const REBUILD_BATCH = 5000;
 /** Options of a projection's worker (what `subscribe` takes, less the name and handler). */
 export type ProjectionWorkerOptions = Omit<SubscriptionOptions, "name" | "partitions" | "startFrom" | "eventTypes">;
 
-/** What a projection runner needs from its store. */
-export interface ProjectionContext<Tx extends { db: Kysely<any> }> {
-  readonly db: Kysely<any>;
-  readonly states: ProjectionStates;
-  readonly checkpoints: Checkpoints;
-  readonly schema: string;
-  readonly logger: Logger;
-  readonly telemetry: Telemetry;
+/** What a projection runner needs from its store besides the scope: how it runs. */
+export interface ProjectionHosting<Tx> {
   /** Whether the store folds this projection inside every append (then it has no worker). */
   readonly inline: boolean;
   subscribe(config: SubscriptionConfig<Tx>): Subscription<Tx>;
-  transaction<T>(work: (parts: { db: Kysely<any>; log: EventLog }) => Promise<T>): Promise<T>;
-  readonly rebuilds: RebuildTables;
-  /** Which version of each definition built its states. */
-  readonly versions: ProjectionVersions;
-  read(options: ReadOptions): Promise<RecordedEvent[]>;
 }
 
 /**
@@ -73,7 +56,8 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
 
   constructor(
     readonly projection: Projection<any, S>,
-    private readonly context: ProjectionContext<Tx>,
+    private readonly scope: Scope<Tx>,
+    private readonly hosting: ProjectionHosting<Tx>,
   ) {}
 
   /** The name of the subscription that runs it. */
@@ -87,12 +71,12 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
    * definition, it rebuilds them first.
    */
   start(options: ProjectionWorkerOptions = {}): this {
-    if (this.context.inline) throw new InvalidArgumentError(`projection ${this.projection.name} runs inline in this store; it has no worker`);
+    if (this.hosting.inline) throw new InvalidArgumentError(`projection ${this.projection.name} runs inline in this store; it has no worker`);
     if (this.starting !== undefined) return this;
     const starting = this.rebuildIfOutdated().then(() => {
       // Stopped while it was rebuilding: it stays stopped.
       if (this.starting !== starting) return;
-      this.subscription = this.context.subscribe({
+      this.subscription = this.hosting.subscribe({
         ...options,
         name: this.subscriptionName,
         aggregateTypes: this.projection.aggregateTypes,
@@ -100,7 +84,7 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
       });
     });
     // Told to the logger at once, and to whoever awaits caughtUp(); never an unhandled rejection.
-    starting.catch((error: unknown) => this.context.logger.error(`projection ${this.projection.name} could not start: ${String(error)}`, { error }));
+    starting.catch((error: unknown) => this.scope.logger.error(`projection ${this.projection.name} could not start: ${String(error)}`, { error }));
     this.starting = starting;
     return this;
   }
@@ -124,12 +108,12 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
 
   /** The state of `key`, or undefined when it has none. */
   async get(key: string): Promise<S | undefined> {
-    return (await this.context.states.load<S>(this.context.db, this.projection.name, [key])).get(key);
+    return (await this.scope.tables.projectionStates.load<S>(this.scope.db, this.projection.name, [key])).get(key);
   }
 
   /** Every key that has a state, in order. */
   keys(): Promise<string[]> {
-    return this.context.states.keys(this.context.db, this.projection.name);
+    return this.scope.tables.projectionStates.keys(this.scope.db, this.projection.name);
   }
 
   /**
@@ -137,7 +121,7 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
    * position, updated_at), to filter and sort as needed.
    */
   query(): SelectQueryBuilder<any, "projection_states", {}> {
-    return this.context.db.withSchema(this.context.schema).selectFrom("projection_states").where("name", "=", this.projection.name);
+    return this.scope.db.withSchema(this.scope.schema).selectFrom("projection_states").where("name", "=", this.projection.name);
   }
 
   /**
@@ -148,7 +132,7 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
    * rows; their swaps take turns.
    */
   rebuild(options: RebuildOptions = {}): Promise<RebuildResult> {
-    return this.context.telemetry.span("meowmx.rebuild", { "meowmx.projection": this.projection.name }, async (span) => {
+    return this.scope.telemetry.span("meowmx.rebuild", { "meowmx.projection": this.projection.name }, async (span) => {
       const result = await this.rebuildAll(options);
       span?.setAttribute("meowmx.event_count", result.events);
       return result;
@@ -157,12 +141,13 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
 
   /** {@link rebuild}, inside its span. */
   private async rebuildAll(options: RebuildOptions): Promise<RebuildResult> {
-    const { projection, context } = this;
-    const { rebuilds } = context;
+    const { projection, scope } = this;
+    const { inline } = this.hosting;
+    const { rebuilds, checkpoints, projectionStates, projectionVersions } = scope.tables;
     const limit = options.batchSize ?? REBUILD_BATCH;
     assertWholeNumber(limit, "batchSize", 1);
     const aggregateTypes = projection.aggregateTypes;
-    const id = await rebuilds.begin(context.db, projection.name);
+    const id = await rebuilds.begin(scope.db, projection.name);
     let events = 0;
     let position = "";
     // One page: one read of the rebuild's states it touches, one write.
@@ -186,34 +171,35 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
       for (let page = await read(position); page.length > 0; page = await read(position)) await foldPage(db, page);
     };
     try {
-      await foldRest(context.db, (after) => context.read({ aggregateTypes, after, limit }));
-      const keys = await context.transaction(async ({ db, log }) => {
-        await context.states.lockForRebuild(db, projection.name);
-        if (!context.inline) {
+      await foldRest(scope.db, (after) => scope.readEvents({ aggregateTypes, after, limit }));
+      const keys = await scope.transaction(async ({ db, log }) => {
+        await projectionStates.lockForRebuild(db, projection.name);
+        if (!inline) {
           // The partition first: a worker holding it updates the checkpoint row before it lets go.
-          await context.checkpoints.lock(db, this.subscriptionName, 0);
-          await context.checkpoints.ensure(db, this.subscriptionName, 1, aggregateTypes, { retarget: true });
+          await checkpoints.lock(db, this.subscriptionName, 0);
+          await checkpoints.ensure(db, this.subscriptionName, 1, aggregateTypes, { retarget: true });
         }
         // Inline writers are locked out now, so every committed event counts; a worker's events
         // are only those its checkpoint may pass.
-        await foldRest(db, (after) => log.read({ aggregateTypes, after, limit }, { settledOnly: !context.inline }));
+        await foldRest(db, (after) => log.read({ aggregateTypes, after, limit }, { settledOnly: !inline }));
         const keys = await rebuilds.swapIn(db, id, projection.name);
-        if (!context.inline) await context.checkpoints.moveTo(db, this.subscriptionName, 0, position);
-        await context.versions.rebuilt(db, projection.name, projection.version);
+        if (!inline) await checkpoints.moveTo(db, this.subscriptionName, 0, position);
+        await projectionVersions.rebuilt(db, projection.name, projection.version);
         return keys;
       });
       options.onProgress?.({ events, position });
       return { events, keys, position };
     } catch (error) {
-      await rebuilds.discard(context.db, id).catch((cleanup: unknown) => context.logger.warn(`could not remove a failed rebuild's rows: ${String(cleanup)}`));
+      await rebuilds.discard(scope.db, id).catch((cleanup: unknown) => scope.logger.warn(`could not remove a failed rebuild's rows: ${String(cleanup)}`));
       throw error;
     }
   }
 
   /** Rebuilds when the states were built by another version of the definition; records the version otherwise. */
   async rebuildIfOutdated(): Promise<void> {
-    const { projection, context } = this;
-    const stored = await context.versions.stored(context.db, projection.name);
+    const { projection, scope } = this;
+    const { projectionVersions, projectionStates } = scope.tables;
+    const stored = await projectionVersions.stored(scope.db, projection.name);
     if (stored === projection.version) return;
     if (stored !== undefined && stored > projection.version) {
       // An older release, still running or restarted during a rolling deploy, must not rebuild the
@@ -223,18 +209,18 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
           "Run the newer code, or rebuild() with this one on purpose (meowmx rebuild) to go back",
       );
     }
-    if (stored !== undefined || (await context.states.any(context.db, projection.name))) {
+    if (stored !== undefined || (await projectionStates.any(scope.db, projection.name))) {
       await this.rebuild();
       return;
     }
-    await context.versions.adopt(context.db, projection.name, projection.version);
+    await projectionVersions.adopt(scope.db, projection.name, projection.version);
   }
 
   /** Folds a batch into the states it touches: one read of them, one write, in the batch's transaction. */
   private async handle(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
     const parsed = events.flatMap((event) => this.projection.parse(event) ?? []);
     if (parsed.length === 0) return;
-    const { states } = this.context;
+    const states = this.scope.tables.projectionStates;
     const current = await states.load<S>(tx.db, this.projection.name, parsed.map((event) => this.projection.keyOf(event)));
     await states.write(tx.db, this.projection.name, foldChanges(this.projection, parsed, current));
   }

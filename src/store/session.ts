@@ -1,7 +1,8 @@
 import type { Kysely } from "kysely";
 import type { Aggregate, EventSchemas } from "../aggregates/define-aggregate.js";
-import { Repository, type RepositoryContext } from "../command-handling/repository.js";
-import type { EventLog } from "../event-store/event-log.js";
+import { Repository } from "../repositories/repository.js";
+import type { Scope } from "../scope/scope.js";
+import type { EventLog } from "../log/event-log.js";
 import type {
   AppendOptions,
   AppendResult,
@@ -10,7 +11,7 @@ import type {
   ReadAllOptions,
   ReadOptions,
   RecordedEvent,
-} from "../event-store/events.js";
+} from "../log/events.js";
 
 /**
  * What a store and a transaction share: the event log, and `db` for the user's own tables. On a
@@ -21,12 +22,9 @@ export class Session {
   /** Kysely over the whole database (or the open transaction), for read models and other tables. */
   readonly db: Kysely<any>;
 
-  constructor(
-    db: Kysely<any>,
-    private readonly context: RepositoryContext,
-  ) {
-    this.db = db;
-    this.log = context.log;
+  constructor(protected readonly scope: Scope<Session>) {
+    this.db = scope.db;
+    this.log = scope.log;
   }
 
   /**
@@ -41,7 +39,7 @@ export class Session {
    * ```
    */
   repository<T extends string, E extends EventSchemas, S>(aggregate: Aggregate<T, E, S>): Repository<T, E, S> {
-    return new Repository(aggregate, this.context);
+    return new Repository(aggregate, this.scope);
   }
 
   /**

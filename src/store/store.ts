@@ -1,32 +1,33 @@
 import { ConcurrencyError, InvalidArgumentError } from "../errors.js";
 import type { AggregateIdType, Backend } from "../database/backend.js";
 import type { Commits } from "../notifications/commits.js";
-import { KeyedQueue } from "../command-handling/keyed-queue.js";
-import { SnapshotStore } from "../command-handling/snapshots.js";
-import { EventLog, type EventLogConfig } from "../event-store/event-log.js";
-import { readInPages } from "../event-store/read-pages.js";
+import { poolScope, type Scope } from "../scope/scope.js";
+import { EventLog, type EventLogConfig } from "../log/event-log.js";
+import { readInPages } from "../log/read-pages.js";
 import type { ReadReplica } from "../database/read-replica.js";
 import type { Logger } from "../logger.js";
 import { migrate, migrationSql } from "../migrations/migrate.js";
 import type { MigrationTarget } from "../migrations/migrations.js";
-import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
-import { Checkpoints } from "../subscriptions/checkpoints.js";
-import type { ParkedEvent, SubscriptionStatus } from "../subscriptions/status.js";
-import { replayParked, Subscription, type SubscriptionContext } from "../subscriptions/subscription.js";
+import { assertMaxAttempts, withRetries } from "../retry.js";
+import { Checkpoints } from "../tables/checkpoints.js";
+import { ParkedEvents } from "../tables/parked-events.js";
+import type { ParkedEvent, SubscriptionStatus } from "../tables/subscription-status.js";
+import { replayParked } from "../subscriptions/parked-replay.js";
+import { Subscription } from "../subscriptions/subscription.js";
 import type { SubscriptionConfig } from "../subscriptions/subscription-config.js";
 import { Session } from "./session.js";
-import type { ReadAllOptions, ReadOptions, RecordedEvent } from "../event-store/events.js";
+import type { ReadAllOptions, ReadOptions, RecordedEvent } from "../log/events.js";
 import { WakeSignal } from "../notifications/wake-signal.js";
-import { decodePosition } from "../event-store/position.js";
+import { decodePosition } from "../log/position.js";
 import type { Projection } from "../projections/define-projection.js";
 import { inlineProjectionsHook } from "../projections/inline-projections.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import { checkEvents, definitionsByType, type EventCheckProgress, type EventCheckReport } from "../aggregates/check-events.js";
 import type { Aggregate, AnyAggregate } from "../aggregates/define-aggregate.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
-import { ProjectionStates } from "../projections/projection-states.js";
-import { RebuildTables } from "../projections/rebuild-tables.js";
-import { ProjectionVersions } from "../projections/projection-versions.js";
+import { ProjectionStates } from "../tables/projection-states.js";
+import { RebuildTables } from "../tables/rebuild-tables.js";
+import { ProjectionVersions } from "../tables/projection-versions.js";
 import { assertLogFromThisCluster } from "../migrations/restored-log.js";
 
 // How soon `follow` reads the replica again after the primary announced a commit it did not show,
@@ -41,13 +42,7 @@ export interface TransactionOptions {
 }
 
 /** A session bound to one database transaction: what `store.transaction` passes to its function. */
-export class TransactionSession extends Session {}
-
-interface TransactionParts {
-  readonly log: EventLog;
-  readonly snapshots: SnapshotStore;
-  readonly session: TransactionSession;
-}
+export type TransactionSession = Session;
 
 /** What a store is made of; built by `connect`. */
 export interface StoreParts {
@@ -72,47 +67,19 @@ export interface StoreParts {
  * Made by {@link connect}.
  */
 export class Store extends Session {
-  private readonly logConfig: EventLogConfig;
-  private readonly checkpoints: Checkpoints;
   private readonly subscriptions = new Set<Subscription<TransactionSession>>();
-  private readonly projectionStates: ProjectionStates;
-  private readonly rebuildTables: RebuildTables;
-  private readonly projectionVersions: ProjectionVersions;
   private readonly projections = new Map<string, ProjectionRunner<any, TransactionSession>>();
   private closed = false;
   private readonly stopObservingLag: () => void;
-  /** The log on the read replica, when there is one. */
-  private readonly replicaLog: EventLog | undefined;
 
   constructor(private readonly parts: StoreParts) {
-    const projectionStates = new ProjectionStates(parts.target.schema);
-    const logConfig: EventLogConfig = {
-      schema: parts.target.schema,
-      aggregateIdType: parts.aggregateIdType,
-      telemetry: parts.telemetry,
-      ...(parts.inlineProjections.length === 0 ? {} : { appendHook: inlineProjectionsHook(parts.inlineProjections, projectionStates) }),
-    };
-    const db = parts.backend.db;
-    super(db, {
-      log: new EventLog(db, logConfig, { kind: "pool", written: () => parts.commits.committed() }),
-      snapshots: new SnapshotStore(db, logConfig.schema),
-      logger: parts.logger,
-      telemetry: parts.telemetry,
-      atomically: (work) => this.runTransaction((tx) => work(tx.log, tx.snapshots)),
-      queue: new KeyedQueue(),
-    });
-    this.logConfig = logConfig;
-    this.projectionStates = projectionStates;
-    this.rebuildTables = new RebuildTables(logConfig.schema);
-    this.projectionVersions = new ProjectionVersions(logConfig.schema);
-    this.checkpoints = new Checkpoints(logConfig.schema);
-    this.replicaLog = parts.replica && new EventLog(parts.replica.db, logConfig, { kind: "pool", written: () => {} });
+    super(scopeOf(parts));
     this.stopObservingLag = parts.telemetry.observeLag(() => this.subscriptionStatus());
   }
 
   /** Reads a page of committed events in global commit order (from the read replica, when there is one). */
   override read(options?: ReadOptions): Promise<RecordedEvent[]> {
-    return this.onReplica((log) => log.read(options));
+    return this.scope.onReplica((log) => log.read(options));
   }
 
   /** Every committed event in commit order, fetched page by page in bounded memory (from the read replica, when there is one). */
@@ -122,13 +89,7 @@ export class Store extends Session {
 
   /** Every event of this correlation, in commit order (from the read replica, when there is one). */
   override correlated(correlationId: string): Promise<RecordedEvent[]> {
-    return this.onReplica((log) => log.correlated(correlationId));
-  }
-
-  /** Runs a read on the replica's log when there is one and it answers, on `primary` otherwise. */
-  private onReplica<T>(read: (log: EventLog) => Promise<T>, primary: EventLog = this.log): Promise<T> {
-    const { replica } = this.parts;
-    return replica === undefined ? read(primary) : replica.run(() => read(this.replicaLog!), () => read(primary));
+    return this.scope.onReplica((log) => log.correlated(correlationId));
   }
 
   /**
@@ -154,7 +115,7 @@ export class Store extends Session {
   subscribe<const As extends ReadonlyArray<AnyAggregate> = []>(config: SubscriptionConfig<TransactionSession, As>): Subscription<TransactionSession> {
     if (this.closed) throw new InvalidArgumentError("the store is closed");
     let stopWaking = () => {};
-    const subscription: Subscription<TransactionSession> = new Subscription(config as SubscriptionConfig<TransactionSession, ReadonlyArray<AnyAggregate>>, this.subscriptionContext(), () => {
+    const subscription: Subscription<TransactionSession> = new Subscription(config as SubscriptionConfig<TransactionSession, ReadonlyArray<AnyAggregate>>, this.scope, () => {
       this.subscriptions.delete(subscription);
       stopWaking();
     });
@@ -226,19 +187,9 @@ export class Store extends Session {
       if (known.projection !== projection) throw new InvalidArgumentError(`another projection named ${projection.name} is in use in this store`);
       return known;
     }
-    const runner = new ProjectionRunner<S, TransactionSession>(projection, {
-      db: this.parts.backend.db,
-      states: this.projectionStates,
-      checkpoints: this.checkpoints,
-      schema: this.schema,
-      logger: this.parts.logger,
-      telemetry: this.parts.telemetry,
+    const runner = new ProjectionRunner<S, TransactionSession>(projection, this.scope, {
       inline: this.parts.inlineProjections.includes(projection),
       subscribe: (config) => this.subscribe(config),
-      transaction: (work) => this.runTransaction((tx) => work({ db: tx.session.db, log: tx.log })),
-      rebuilds: this.rebuildTables,
-      versions: this.projectionVersions,
-      read: (options) => this.read(options),
     });
     this.projections.set(projection.name, runner);
     return runner;
@@ -270,9 +221,9 @@ export class Store extends Session {
    * Throws a `RestoredLogError` when the log came from another cluster (its lag would read 0).
    */
   async subscriptionStatus(name?: string): Promise<SubscriptionStatus[]> {
-    const db = this.parts.backend.db;
+    const { db } = this.scope;
     await assertLogFromThisCluster(db, this.schema);
-    const statuses = await this.checkpoints.status(db, name);
+    const statuses = await this.scope.tables.checkpoints.status(db, name);
     const { replica } = this.parts;
     if (replica === undefined || statuses.length === 0) return statuses;
     const lag = await replica.status(db);
@@ -294,13 +245,13 @@ export class Store extends Session {
   async resetSubscription(name: string, to: "beginning" | "end" | string): Promise<void> {
     const position = to === "beginning" ? "" : to === "end" ? ((await this.headPosition()) ?? "") : to;
     decodePosition(position);
-    await this.checkpoints.reset(this.parts.backend.db, name, position);
+    await this.scope.tables.checkpoints.reset(this.scope.db, name, position);
     this.parts.commits.wake();
   }
 
   /** The events a subscription parked, oldest first. */
   parkedEvents(name: string): Promise<ParkedEvent[]> {
-    return this.checkpoints.parked(this.parts.backend.db, name);
+    return this.scope.tables.parkedEvents.parked(this.scope.db, name);
   }
 
   /**
@@ -308,20 +259,7 @@ export class Store extends Session {
    * also forgets it), without starting a worker; resolves to how many it handled.
    */
   replayParked(name: string, handler: (event: RecordedEvent, tx: TransactionSession) => Promise<void> | void): Promise<number> {
-    return replayParked(this.subscriptionContext(), name, handler);
-  }
-
-  private subscriptionContext(): SubscriptionContext<TransactionSession> {
-    return {
-      db: this.parts.backend.db,
-      checkpoints: this.checkpoints,
-      logger: this.parts.logger,
-      telemetry: this.parts.telemetry,
-      headPosition: () => this.headPosition(),
-      readsFromReplica: this.parts.replica !== undefined,
-      read: (options, log) => this.onReplica((from) => from.read(options), log),
-      transaction: (work) => this.runTransaction((tx) => work({ tx: tx.session, db: tx.session.db, log: tx.log })),
-    };
+    return replayParked(this.scope, name, handler);
   }
 
   /** "pglite" for the embedded database, "postgres" for a server. */
@@ -353,35 +291,11 @@ export class Store extends Session {
     const maxAttempts = options.maxAttempts ?? 1;
     assertMaxAttempts(maxAttempts);
     return this.parts.telemetry.span("meowmx.transaction", { "db.operation.name": "transaction" }, async (span) => {
-      for (let attempt = 1; ; attempt++) {
+      return withRetries(maxAttempts, (error) => error instanceof ConcurrencyError, (attempt) => {
         span?.setAttribute("meowmx.attempts", attempt);
-        try {
-          return await this.runTransaction((tx) => fn(tx.session));
-        } catch (error) {
-          if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
-          await sleep(backoffDelay(attempt));
-        }
-      }
-    });
-  }
-
-  /** Runs `work` in one database transaction and tells subscribers once its events have committed. */
-  private async runTransaction<T>(work: (tx: TransactionParts) => Promise<T>): Promise<T> {
-    let wrote = false;
-    const result = await this.parts.backend.transaction((trx) => {
-      const log = new EventLog(trx, this.logConfig, { kind: "transaction", written: () => (wrote = true) });
-      const snapshots = new SnapshotStore(trx, this.logConfig.schema);
-      const session = new TransactionSession(trx, {
-        log,
-        snapshots,
-        logger: this.parts.logger,
-        telemetry: this.parts.telemetry,
-        atomically: (inner) => inner(log, snapshots),
+        return this.scope.transaction((tx) => fn(tx.session));
       });
-      return work({ log, snapshots, session });
     });
-    if (wrote) this.parts.commits.committed();
-    return result;
   }
 
   /** Creates or upgrades meowmx's tables; idempotent and safe when many processes call it at once. */
@@ -406,4 +320,26 @@ export class Store extends Session {
     await this.parts.replica?.close();
     await this.parts.backend.close();
   }
+}
+
+/** The store's pool scope: its tables, its logs (the replica's too), and the sessions of its transactions. */
+function scopeOf(parts: StoreParts): Scope<TransactionSession> {
+  const { schema } = parts.target;
+  const projectionStates = new ProjectionStates(schema);
+  const log: EventLogConfig = {
+    schema,
+    aggregateIdType: parts.aggregateIdType,
+    telemetry: parts.telemetry,
+    ...(parts.inlineProjections.length === 0 ? {} : { appendHook: inlineProjectionsHook(parts.inlineProjections, projectionStates) }),
+  };
+  return poolScope<TransactionSession>({
+    backend: parts.backend,
+    log,
+    tables: { checkpoints: new Checkpoints(schema), parkedEvents: new ParkedEvents(schema), projectionStates, projectionVersions: new ProjectionVersions(schema), rebuilds: new RebuildTables(schema) },
+    logger: parts.logger,
+    telemetry: parts.telemetry,
+    ...(parts.replica === undefined ? {} : { replica: { reads: parts.replica, log: new EventLog(parts.replica.db, log, { kind: "replica" }) } }),
+    session: (scope) => new Session(scope),
+    committed: () => parts.commits.committed(),
+  });
 }

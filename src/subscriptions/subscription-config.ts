@@ -1,8 +1,8 @@
 import { definitionsByType } from "../aggregates/check-events.js";
 import { InvalidArgumentError } from "../errors.js";
 import { assertWholeNumber } from "../arguments.js";
-import type { RecordedEvent } from "../event-store/events.js";
-import { decodePosition } from "../event-store/position.js";
+import type { RecordedEvent } from "../log/events.js";
+import { decodePosition } from "../log/position.js";
 import type { AnyAggregate, ProjectionEvent } from "../aggregates/define-aggregate.js";
 import { assertMaxAttempts } from "../retry.js";
 

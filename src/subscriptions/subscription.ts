@@ -4,18 +4,16 @@ import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { SubscriptionError } from "../errors.js";
 import { assertWholeNumber } from "../arguments.js";
-import { needsNewTransaction, SQLSTATE, sqlStateOf } from "../database/database-errors.js";
-import type { EventLog } from "../event-store/event-log.js";
-import { causationMetadata, withEventMetadata } from "../event-store/event-metadata.js";
-import type { ReadOptions, RecordedEvent } from "../event-store/events.js";
+import { needsNewTransaction } from "../database/database-errors.js";
+import type { RecordedEvent } from "../log/events.js";
 import type { AnyAggregate } from "../aggregates/define-aggregate.js";
-import { positionBefore } from "../event-store/position.js";
-import type { Logger } from "../logger.js";
 import { backoffDelay, sleep } from "../retry.js";
-import type { Telemetry } from "../telemetry/telemetry.js";
-import { type Attempt, CheckpointMovedError, type Checkpoints, streamKey } from "./checkpoints.js";
-import type { ParkedEvent, SubscriptionStatus } from "./status.js";
-import { eventHandlerOf, parserOf, type Settings, type SubscriptionConfig, withDefaults } from "./subscription-config.js";
+import type { Scope } from "../scope/scope.js";
+import { type Attempt, CheckpointMovedError, streamKey } from "../tables/checkpoints.js";
+import type { ParkedEvent, SubscriptionStatus } from "../tables/subscription-status.js";
+import { aborted, errorText, HandlerFailure, Handlers, UnattributedFailure, unattributed } from "./handlers.js";
+import { replayParked } from "./parked-replay.js";
+import { eventHandlerOf, type Settings, type SubscriptionConfig, withDefaults } from "./subscription-config.js";
 import { WakeSignal } from "../notifications/wake-signal.js";
 
 // How often an idle worker asks whether an open transaction holds its events back.
@@ -28,23 +26,6 @@ const FIRST_IDLE_SLEEP_MS = 50;
 // this often, backing off to HELD_BACK_MAX_POLL_MS.
 const HELD_BACK_FIRST_POLL_MS = 10;
 const HELD_BACK_MAX_POLL_MS = 200;
-
-/** What a subscription needs from its store. */
-export interface SubscriptionContext<Tx> {
-  /** The database outside any transaction, for bookkeeping. */
-  readonly db: Kysely<any>;
-  readonly checkpoints: Checkpoints;
-  readonly logger: Logger;
-  readonly telemetry: Telemetry;
-  /** The position of the newest event readers can see, for `startFrom: "end"`. */
-  headPosition(): Promise<string | undefined>;
-  /** Whether batches are read from a read replica, which may be behind the primary. */
-  readonly readsFromReplica: boolean;
-  /** Reads a batch: from the read replica when there is one, through `log` (the batch's transaction) otherwise. */
-  read(options: ReadOptions, log: EventLog): Promise<RecordedEvent[]>;
-  /** Runs `work` in one transaction; `tx` is what handlers get, `db` and `log` are bound to it. */
-  transaction<T>(work: (parts: { tx: Tx; db: Kysely<any>; log: EventLog }) => Promise<T>): Promise<T>;
-}
 
 type BatchOutcome =
   | { readonly kind: "standby" }
@@ -76,33 +57,6 @@ interface PartitionState {
   singles: number;
 }
 
-class HandlerFailure extends Error {
-  constructor(
-    readonly event: RecordedEvent,
-    override readonly cause: unknown,
-  ) {
-    super(`handler failed on ${event.aggregateType}/${event.aggregateId}@${event.version}`);
-  }
-}
-
-/**
- * A batch failed, and no event is named: some event up to `through` caused it (a batch handler
- * threw, or a handler caught a database error and went on, aborting the transaction).
- */
-class UnattributedFailure extends Error {
-  constructor(
-    readonly through: string,
-    readonly count: number,
-    override readonly cause: unknown,
-  ) {
-    super(`a batch of ${count} events failed: ${errorText(cause)}`);
-  }
-}
-
-/** What a transaction-aborting error caught by the handler reads as when the event that caused it is known. */
-const swallowed = (cause: unknown) =>
-  new Error("the handler caught a database error and went on, but the transaction was aborted; let database errors through", { cause });
-
 /**
  * A named, durable worker over the log. Many processes may run the same name: one handles each
  * partition at a time, the others stand by and take over when its lease runs out.
@@ -111,9 +65,7 @@ export class Subscription<Tx> {
   /** This worker's name in the lease: host, process and a random part. */
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   private readonly config: Settings<Tx>;
-  private readonly eventTypes: ReadonlySet<string> | undefined;
-  /** The event as handlers get it: parsed and lifted by its definition (with `from`), or as stored. */
-  private readonly parse: (event: RecordedEvent) => RecordedEvent | undefined;
+  private readonly handlers: Handlers<Tx>;
   private readonly signals: WakeSignal[];
   private readonly progress = new WakeSignal();
   private readonly partitionStates: PartitionState[];
@@ -125,7 +77,7 @@ export class Subscription<Tx> {
 
   constructor(
     config: SubscriptionConfig<Tx, ReadonlyArray<AnyAggregate>>,
-    private readonly context: SubscriptionContext<Tx>,
+    private readonly scope: Scope<Tx>,
     private readonly onStopped: () => void,
   ) {
     this.config = withDefaults(config);
@@ -133,10 +85,9 @@ export class Subscription<Tx> {
     // Each partition's worker waits on it at most once at a time.
     setMaxListeners(this.config.partitions + 1, this.stopping.signal);
     this.partitionStates = this.signals.map(() => ({ failure: undefined, narrowUntil: undefined, rerun: 0, limit: this.config.batchSize, singles: 0 }));
-    this.eventTypes = config.eventTypes === undefined ? undefined : new Set(config.eventTypes);
-    this.parse = parserOf(config.from);
+    this.handlers = new Handlers(this.config, config, scope.telemetry);
     this.started = this.startPosition().then((start) =>
-      context.checkpoints.ensure(context.db, this.config.name, this.config.partitions, this.config.aggregateTypes, { start }),
+      scope.tables.checkpoints.ensure(scope.db, this.config.name, this.config.partitions, this.config.aggregateTypes, { start }),
     );
     this.loops = this.started.then(
       () => Promise.all(this.signals.map((_, partition) => this.run(partition))).then(() => undefined),
@@ -148,7 +99,7 @@ export class Subscription<Tx> {
   private async startPosition(): Promise<string> {
     const { startFrom = "beginning" } = this.config;
     if (startFrom === "beginning") return "";
-    return startFrom === "end" ? ((await this.context.headPosition()) ?? "") : startFrom;
+    return startFrom === "end" ? ((await this.scope.headPosition()) ?? "") : startFrom;
   }
 
   /** The subscription's name. */
@@ -189,7 +140,7 @@ export class Subscription<Tx> {
 
   private async waitUntilCaughtUp(cancelled: AbortSignal): Promise<void> {
     await this.started;
-    const { checkpoints, db } = this.context;
+    const { db, tables: { checkpoints } } = this.scope;
     const upTo = await checkpoints.newestTransaction(db);
     while (!cancelled.aborted) {
       if (this.fatal !== undefined) throw this.fatal;
@@ -211,12 +162,12 @@ export class Subscription<Tx> {
 
   /** Each partition's checkpoint, lag, owner and last error. */
   status(): Promise<SubscriptionStatus[]> {
-    return this.context.checkpoints.status(this.context.db, this.config.name);
+    return this.scope.tables.checkpoints.status(this.scope.db, this.config.name);
   }
 
   /** The events this subscription parked. */
   parked(): Promise<ParkedEvent[]> {
-    return this.context.checkpoints.parked(this.context.db, this.config.name);
+    return this.scope.tables.parkedEvents.parked(this.scope.db, this.config.name);
   }
 
   /**
@@ -224,7 +175,7 @@ export class Subscription<Tx> {
    * also forgets it. Resolves to how many were handled; stops at the first that fails again.
    */
   replayParked(): Promise<number> {
-    return replayParked(this.context, this.config.name, eventHandlerOf(this.config, this.parse));
+    return replayParked(this.scope, this.config.name, eventHandlerOf(this.config, this.handlers.parse));
   }
 
   private async run(partition: number): Promise<void> {
@@ -241,7 +192,7 @@ export class Subscription<Tx> {
         outcome = await this.batch(partition);
         errorSleep = FIRST_IDLE_SLEEP_MS;
       } catch (error) {
-        this.context.logger.warn(`subscription ${this.config.name}: batch failed`, { partition, error: String(error) });
+        this.scope.logger.warn(`subscription ${this.config.name}: batch failed`, { partition, error: String(error) });
         await signal.sleep(errorSleep);
         errorSleep = Math.min(errorSleep * 2, longestSleep);
         continue;
@@ -268,7 +219,7 @@ export class Subscription<Tx> {
         idleSleep = Math.min(idleSleep * 2, longestSleep);
       }
     }
-    await this.context.checkpoints.release(this.context.db, this.config.name, partition, this.owner).catch(() => undefined);
+    await this.scope.tables.checkpoints.release(this.scope.db, this.config.name, partition, this.owner).catch(() => undefined);
   }
 
   /**
@@ -276,7 +227,7 @@ export class Subscription<Tx> {
    * replica, have not reached it yet (false when that cannot be told).
    */
   private heldBack(partition: number): Promise<boolean> {
-    const { checkpoints, db, readsFromReplica } = this.context;
+    const { db, readsFromReplica, tables: { checkpoints } } = this.scope;
     return checkpoints.isHeldBack(db, this.config.name, partition, { orNotReplayed: readsFromReplica }).catch(() => false);
   }
 
@@ -290,11 +241,11 @@ export class Subscription<Tx> {
     return async () => {
       if (performance.now() - lastCheck < Math.min(HELD_BACK_CHECK_MS, this.config.heldBackWarningMs)) return;
       lastCheck = performance.now();
-      const blocker = await this.context.checkpoints.oldestOpenTransaction(this.context.db);
+      const blocker = await this.scope.tables.checkpoints.oldestOpenTransaction(this.scope.db);
       const heldFor = blocker.since === null ? 0 : Date.now() - blocker.since.getTime();
       if (heldFor < this.config.heldBackWarningMs || warnedAbout === blocker.pid) return;
       warnedAbout = blocker.pid;
-      this.context.logger.warn(
+      this.scope.logger.warn(
         `subscription ${this.config.name}: committed events have waited ${Math.round(heldFor / 1000)} s for an open transaction (backend pid ${blocker.pid}); readers take events in commit order`,
         { partition, pid: blocker.pid, since: blocker.since },
       );
@@ -311,7 +262,7 @@ export class Subscription<Tx> {
    * attempt forgotten again when the batch ends here without moving the checkpoint.
    */
   private async batch(partition: number): Promise<BatchOutcome> {
-    const { checkpoints, db } = this.context;
+    const { db, tables: { checkpoints } } = this.scope;
     const { name, leaseMs } = this.config;
     const state = this.partitionStates[partition]!;
     if (state.singles > 0) state.limit = 1;
@@ -331,16 +282,17 @@ export class Subscription<Tx> {
   }
 
   private async handleBatchOf(partition: number, attempt: Attempt): Promise<BatchOutcome> {
-    const { checkpoints } = this.context;
+    const { checkpoints } = this.scope.tables;
     const { name, batchSize, aggregateTypes, partitions, leaseMs } = this.config;
     try {
-      return await this.context.transaction(async ({ tx, db, log }): Promise<BatchOutcome> => {
+      return await this.scope.transaction(async (transaction): Promise<BatchOutcome> => {
+        const { session: tx, db } = transaction;
         const claimed = await checkpoints.claim(db, name, partition);
         if (claimed === undefined) return { kind: "standby" };
         const state = this.partitionStates[partition]!;
         if (state.narrowUntil !== undefined && claimed >= state.narrowUntil) state.narrowUntil = undefined;
         const limit = state.limit;
-        let events = await this.context.read({ aggregateTypes, after: claimed, limit, partition: { index: partition, count: partitions } }, log);
+        let events = await transaction.readEvents({ aggregateTypes, after: claimed, limit, partition: { index: partition, count: partitions } });
         const first = events[0];
         if (attempt.endedBefore >= this.config.maxAttempts && first !== undefined && state.failure?.position !== first.position) {
           // Counted like a throwing handler's attempts, the last of which this one is.
@@ -351,19 +303,19 @@ export class Subscription<Tx> {
         const failing = failure === undefined ? -1 : events.findIndex((event) => event.position === failure.position);
         if (failing === 0 && failure!.attempts >= this.config.maxAttempts) {
           // Only reached with onError "park": "stop" ends the subscription when the attempts run out.
-          await checkpoints.park(db, name, [{ position: failure!.position, error: errorText(failure!.error), attempts: failure!.attempts }]);
+          await this.scope.tables.parkedEvents.park(db, name, [{ position: failure!.position, error: errorText(failure!.error), attempts: failure!.attempts }]);
           await checkpoints.advance(db, name, partition, claimed, failure!.position, this.owner, leaseMs);
           state.failure = undefined;
-          this.context.logger.warn(`subscription ${name}: parked event ${failure!.position}`, { error: errorText(failure!.error) });
+          this.scope.logger.warn(`subscription ${name}: parked event ${failure!.position}`, { error: errorText(failure!.error) });
           return { kind: "handled", count: 1, full: false };
         }
         // Handle what comes before a failing event on its own, then the failing event alone.
         if (failing >= 0) events = events.slice(0, Math.max(failing, 1));
-        await this.handleTraced(await this.parkBehind(db, events), tx);
+        await this.handlers.handle(await this.parkBehind(db, events), tx);
         try {
           await checkpoints.advance(db, name, partition, claimed, events.at(-1)?.position ?? claimed, this.owner, leaseMs);
         } catch (error) {
-          throw aborted(error) ? this.unattributed(events, events.length, error) : error;
+          throw aborted(error) ? unattributed(events, events.length, error) : error;
         }
         if (failing === 0) state.failure = undefined;
         // Smaller batches grow back once one gets through, unless a failing event is still sought.
@@ -379,7 +331,7 @@ export class Subscription<Tx> {
         const state = this.partitionStates[partition]!;
         state.narrowUntil = error.through;
         state.limit = Math.max(1, Math.floor(error.count / 2));
-        this.context.logger.warn(`subscription ${name}: ${error.message}; splitting it to find the event`, { partition });
+        this.scope.logger.warn(`subscription ${name}: ${error.message}; splitting it to find the event`, { partition });
         return { kind: "again", delayMs: 0 };
       }
       if (!(error instanceof HandlerFailure)) throw error;
@@ -393,11 +345,11 @@ export class Subscription<Tx> {
    */
   private async parkBehind(db: Kysely<any>, events: ReadonlyArray<RecordedEvent>): Promise<ReadonlyArray<RecordedEvent>> {
     if (this.config.parkScope !== "stream" || events.length === 0) return events;
-    const { checkpoints } = this.context;
-    const parked = await checkpoints.parkedStreams(db, this.config.name);
+    const { parkedEvents } = this.scope.tables;
+    const parked = await parkedEvents.parkedStreams(db, this.config.name);
     if (parked.size === 0) return events;
     const behind = (event: RecordedEvent) => parked.get(streamKey(event.aggregateType, event.aggregateId));
-    await checkpoints.park(
+    await parkedEvents.park(
       db,
       this.config.name,
       events.flatMap((event) => {
@@ -409,69 +361,6 @@ export class Subscription<Tx> {
   }
 
   /**
-   * {@link handleAll} in a span that continues the trace of the one event it handles, or links to
-   * the traces of all of them; and measured.
-   */
-  private handleTraced(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
-    if (events.length === 0) return Promise.resolve();
-    const { telemetry } = this.context;
-    const traceparents = events.flatMap((event) => (typeof event.metadata.traceparent === "string" ? [event.metadata.traceparent] : []));
-    const attributes = { "meowmx.subscription": this.config.name, "meowmx.event_count": events.length };
-    return telemetry.span("meowmx.handle", attributes, async () => {
-      const started = performance.now();
-      try {
-        await this.handleAll(events, tx);
-      } finally {
-        telemetry.handled(this.config.name, (performance.now() - started) / 1000);
-      }
-    }, { traceparents });
-  }
-
-  /**
-   * Parses the events (with `from`), drops the types not asked for, and hands the rest to the
-   * handler, one by one or as one batch. A failure names the event that caused it when that is known.
-   */
-  private async handleAll(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
-    const ready: Array<{ stored: RecordedEvent; event: RecordedEvent }> = [];
-    for (const stored of events) {
-      let event: RecordedEvent | undefined;
-      try {
-        event = this.parse(stored);
-      } catch (error) {
-        // An event its definition cannot read fails like a throwing handler, alone.
-        throw new HandlerFailure(stored, error);
-      }
-      if (event !== undefined && (this.eventTypes === undefined || this.eventTypes.has(event.type))) ready.push({ stored, event });
-    }
-    const { handleBatch, handler } = this.config;
-    if (handleBatch !== undefined) {
-      if (ready.length === 0) return;
-      try {
-        const events = ready.map(({ event }) => event);
-        // A batch of one has one cause; in a larger one, the handler says which event caused what.
-        await (events.length === 1 ? withEventMetadata(causationMetadata(events[0]!), () => handleBatch(events, tx)) : handleBatch(events, tx));
-      } catch (error) {
-        throw ready.length === 1 ? new HandlerFailure(ready[0]!.stored, error) : new UnattributedFailure(ready.at(-1)!.stored.position, ready.length, error);
-      }
-      return;
-    }
-    for (const [index, { stored, event }] of ready.entries()) {
-      try {
-        await withEventMetadata(causationMetadata(event), () => handler!(event, tx));
-      } catch (error) {
-        // An aborted transaction before this event's handler ran is an earlier handler's doing.
-        if (index > 0 && aborted(error)) throw this.unattributed(ready.map((handled) => handled.stored), index, error);
-        throw new HandlerFailure(stored, error);
-      }
-    }
-  }
-
-  /** The failure of a transaction that one of the first `count` events aborted. */
-  private unattributed(events: ReadonlyArray<RecordedEvent>, count: number, error: unknown): Error {
-    return count === 1 ? new HandlerFailure(events[0]!, swallowed(error)) : new UnattributedFailure(events[count - 1]!.position, count, swallowed(error));
-  }
-
-  /**
    * A batch that a concurrent transaction made fail: run it again soon, without counting an attempt,
    * and smaller: a shorter transaction is less likely to meet a newer writer of the same streams.
    */
@@ -479,7 +368,7 @@ export class Subscription<Tx> {
     const state = this.partitionStates[partition]!;
     const count = ++state.rerun;
     state.limit = Math.max(1, Math.floor(state.limit / 2));
-    if (count % 10 === 0) this.context.logger.warn(`subscription ${this.config.name}: batch rolled back ${count} times in a row by concurrent transactions`, { partition, error: errorText(cause) });
+    if (count % 10 === 0) this.scope.logger.warn(`subscription ${this.config.name}: batch rolled back ${count} times in a row by concurrent transactions`, { partition, error: errorText(cause) });
     return { kind: "again", delayMs: backoffDelay(count) };
   }
 
@@ -495,8 +384,8 @@ export class Subscription<Tx> {
     current.error = failure.cause;
     state.failure = current;
     const message = `${failure.message} (attempt ${current.attempts} of ${maxAttempts}): ${errorText(failure.cause)}`;
-    await this.context.checkpoints.recordError(this.context.db, name, partition, message).catch(() => undefined);
-    this.context.logger.warn(`subscription ${name}: ${message}`);
+    await this.scope.tables.checkpoints.recordError(this.scope.db, name, partition, message).catch(() => undefined);
+    this.scope.logger.warn(`subscription ${name}: ${message}`);
     if (current.attempts >= maxAttempts && onError === "stop") {
       this.die(new SubscriptionError(name, message, failure.event.position, { cause: failure.cause }));
     }
@@ -507,50 +396,9 @@ export class Subscription<Tx> {
     this.fatal ??= error;
     this.running = false;
     this.stopping.abort();
-    this.context.logger.error(error.message);
+    this.scope.logger.error(error.message);
     this.wake();
     this.progress.wake();
     this.onStopped();
   }
-}
-
-/**
- * Runs `handler` again on every event the subscription `name` parked, oldest first, each in its own
- * transaction that also forgets it; stops at the first that fails again. No worker needs to run.
- */
-export async function replayParked<Tx>(
-  context: SubscriptionContext<Tx>,
-  name: string,
-  handler: (event: RecordedEvent, tx: Tx) => Promise<void> | void,
-): Promise<number> {
-  let replayed = 0;
-  let pass: number;
-  // Again until none is left: a worker may park more behind a stream's parked events meanwhile.
-  do {
-    pass = 0;
-    for (const parked of await context.checkpoints.parked(context.db, name)) {
-      const handled = await context.transaction(async ({ tx, db, log }) => {
-        // Taken first: a replay running at the same time waits here, then finds the event gone.
-        if (!(await context.checkpoints.unpark(db, name, parked.position))) return false;
-        const [event] = await log.read({ after: positionBefore(parked.position), limit: 1 });
-        if (event === undefined || event.position !== parked.position) {
-          throw new SubscriptionError(name, `parked event ${parked.position} is no longer in the log`, parked.position);
-        }
-        await withEventMetadata(causationMetadata(event), () => handler(event, tx));
-        return true;
-      });
-      if (handled) pass++;
-    }
-    replayed += pass;
-  } while (pass > 0);
-  return replayed;
-}
-
-/** Whether `error` says that the transaction was already aborted by an earlier statement. */
-function aborted(error: unknown): boolean {
-  return sqlStateOf(error) === SQLSTATE.inFailedSqlTransaction;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

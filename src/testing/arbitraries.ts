@@ -2,7 +2,7 @@ import fc from "fast-check";
 import type { z } from "zod";
 import type { Aggregate, AggregateEvent, EventSchemas } from "../aggregates/define-aggregate.js";
 import { MeowmxError } from "../errors.js";
-import { encodePosition } from "../event-store/position.js";
+import { encodePosition } from "../log/position.js";
 
 /** A zod schema the deriver cannot turn into an arbitrary; names the path and the zod type. */
 export class UnsupportedSchemaError extends MeowmxError {

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import type { AnyAggregate } from "../aggregates/define-aggregate.js";
 import type { Projection } from "../projections/define-projection.js";
-import type { RecordedEvent } from "../event-store/events.js";
+import type { RecordedEvent } from "../log/events.js";
 import { assertJson } from "../json.js";
 import { type ArbitraryOptions, arbitraryEvent, syntheticEvent, syntheticPosition } from "./arbitraries.js";
 

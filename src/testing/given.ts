@@ -1,7 +1,7 @@
 import { deepStrictEqual } from "node:assert/strict";
 import type { Aggregate, AggregateEvent, AggregateNewEvent, EventSchemas } from "../aggregates/define-aggregate.js";
-import { type Command, type CommandResult, eventsOf, isThenable } from "../command-handling/command.js";
-import type { NewEvent, RecordedEvent } from "../event-store/events.js";
+import { type Command, type CommandResult, eventsOf, isThenable } from "../repositories/command.js";
+import type { NewEvent, RecordedEvent } from "../log/events.js";
 import { syntheticEvent } from "./arbitraries.js";
 
 type MaybePromise<T> = T | Promise<T>;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { RecordedEvent } from "../../event-store/events.js";
+import type { RecordedEvent } from "../../log/events.js";
 import { type DatabaseOptions, withStore } from "../options.js";
 import { positiveInteger } from "../parse.js";
 

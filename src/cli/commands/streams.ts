@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { StreamCatalog } from "../../event-store/stream-catalog.js";
+import { StreamCatalog } from "../../log/stream-catalog.js";
 import { type DatabaseOptions, withStore } from "../options.js";
 import { positiveInteger } from "../parse.js";
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { causationTree } from "../../event-store/causation-tree.js";
-import type { RecordedEvent } from "../../event-store/events.js";
+import { causationTree } from "../../log/causation-tree.js";
+import type { RecordedEvent } from "../../log/events.js";
 import { type DatabaseOptions, withStore } from "../options.js";
 
 /** `meowmx trace <correlationId>`: the events of one correlation, as a tree by causation. */

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { EXPLORER_DEFAULTS, startExplorer } from "../../explorer/explorer.js";
+import { startExplorer } from "../../explorer/explorer.js";
+import { EXPLORER_DEFAULTS } from "../../explorer/options.js";
 import { connect } from "../../store/connect.js";
 import { type DatabaseOptions, connectConfigOf } from "../options.js";
 import { portNumber } from "../parse.js";

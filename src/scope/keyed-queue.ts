@@ -5,11 +5,11 @@
  * of the same process never race each other for the stream's next version, and each starts from
  * the state the previous one left instead of loading the stream again.
  */
-export class KeyedQueue {
-  private readonly tails = new Map<string, Promise<unknown>>();
+export class KeyedQueue<V> {
+  private readonly tails = new Map<string, Promise<V | undefined>>();
 
   /** Runs `work` after the work queued before it under `key`. */
-  run<T>(key: string, work: (previous: unknown) => Promise<T>): Promise<T> {
+  run<T extends V>(key: string, work: (previous: V | undefined) => Promise<T>): Promise<T> {
     const before = this.tails.get(key) ?? Promise.resolve(undefined);
     const result = before.then(work);
     const tail = result.catch(() => undefined);
@@ -19,4 +19,14 @@ export class KeyedQueue {
     });
     return result;
   }
+}
+
+/** What a command leaves for the next command of its stream: the definition it ran under, and the stream as it left it. */
+export interface LeftByCommand {
+  /** The aggregate definition: a state is only reused under the same one. */
+  readonly aggregate: object;
+  readonly state: unknown;
+  readonly version: number;
+  /** The version of the stream's newest snapshot. */
+  readonly snapshotVersion: number;
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodePosition, encodePosition, positionOf } from "../../src/event-store/position.js";
+import { decodePosition, encodePosition, positionOf } from "../../src/log/position.js";
 
 const uint64 = fc.bigInt({ min: 0n, max: 2n ** 63n - 1n });
 

@@ -6,33 +6,17 @@ import type {
   EventSchemas,
 } from "../aggregates/define-aggregate.js";
 import { ConcurrencyError, StreamNotFoundError } from "../errors.js";
-import type { EventLog } from "../event-store/event-log.js";
-import type { RecordedEvent } from "../event-store/events.js";
+import type { EventLog } from "../log/event-log.js";
+import type { RecordedEvent } from "../log/events.js";
 import { assertJson, type JsonObject } from "../json.js";
-import type { Logger } from "../logger.js";
-import type { Telemetry } from "../telemetry/telemetry.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
 import { type Command, eventsOf } from "./command.js";
-import type { KeyedQueue } from "./keyed-queue.js";
-import type { SnapshotStore } from "./snapshots.js";
+import type { LeftByCommand } from "../scope/keyed-queue.js";
+import type { Scope } from "../scope/scope.js";
+import type { SnapshotStore } from "../tables/snapshots.js";
 
 /** How many times `update` runs its function by default before giving up on conflicts. */
 export const DEFAULT_MAX_ATTEMPTS = 10;
-
-/** What a repository stands on: the log, the snapshots, and a way to write both atomically. */
-export interface RepositoryContext {
-  readonly log: EventLog;
-  readonly snapshots: SnapshotStore;
-  readonly logger: Logger;
-  readonly telemetry: Telemetry;
-  /** Runs `work` in one transaction (or in the transaction already open). */
-  atomically<T>(work: (log: EventLog, snapshots: SnapshotStore) => Promise<T>): Promise<T>;
-  /**
-   * Where the commands of one stream queue up in this process; absent inside a transaction, where
-   * waiting for another transaction's command could wait for a lock that transaction holds.
-   */
-  readonly queue?: KeyedQueue;
-}
 
 /** A stream's state as loaded. */
 export interface Loaded<S> {
@@ -49,13 +33,10 @@ export interface UpdateResult<S, Ev> extends Loaded<S> {
   readonly attempts: number;
 }
 
-/** What an update leaves for the next command of its queue: its result, and where its snapshot is. */
-class Held<S, Ev> {
-  constructor(
-    readonly aggregate: object,
-    readonly result: UpdateResult<S, Ev>,
-    readonly snapshotVersion: number,
-  ) {}
+/** What an update leaves for the next command of its queue: the stream as it left it, and its result. */
+interface Held<S, Ev> extends LeftByCommand {
+  readonly state: S;
+  readonly result: UpdateResult<S, Ev>;
 }
 
 
@@ -86,12 +67,12 @@ export interface UpdateOptions {
 export class Repository<T extends string, E extends EventSchemas, S> {
   constructor(
     private readonly aggregate: Aggregate<T, E, S>,
-    private readonly context: RepositoryContext,
+    private readonly scope: Scope,
   ) {}
 
   /** The stream's state and version, from the latest snapshot (when the aggregate has them) and the events after it. */
   load(aggregateId: string): Promise<Loaded<S>> {
-    return this.context.telemetry.span("meowmx.load", this.spanAttributes("load", aggregateId), async () => {
+    return this.scope.telemetry.span("meowmx.load", this.spanAttributes("load", aggregateId), async () => {
       const { state, version } = await this.loadWithSnapshot(aggregateId);
       return { state, version };
     });
@@ -122,8 +103,8 @@ export class Repository<T extends string, E extends EventSchemas, S> {
   async update(aggregateId: string, command: Command<S, AggregateNewEvent<E>>, options: UpdateOptions = {}): Promise<UpdateResult<S, AggregateEvent<E>>> {
     const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertMaxAttempts(maxAttempts);
-    return this.context.telemetry.span("meowmx.update", this.spanAttributes("update", aggregateId), async (span) => {
-      const queue = this.context.queue;
+    return this.scope.telemetry.span("meowmx.update", this.spanAttributes("update", aggregateId), async (span) => {
+      const queue = this.scope.queue;
       const { result } =
         queue === undefined
           ? await this.updateWithRetries(aggregateId, command, options.metadata, maxAttempts, undefined)
@@ -149,31 +130,32 @@ export class Repository<T extends string, E extends EventSchemas, S> {
     command: Command<S, AggregateNewEvent<E>>,
     metadata: JsonObject | undefined,
     maxAttempts: number,
-    previous: unknown,
+    previous: LeftByCommand | undefined,
   ): Promise<Held<S, AggregateEvent<E>>> {
+    // A state is reused only under the definition that folded it: then it is this aggregate's S.
+    const reused = previous?.aggregate === this.aggregate ? previous : undefined;
     let current =
-      previous instanceof Held && previous.aggregate === this.aggregate
-        ? { state: previous.result.state, version: previous.result.version, snapshotVersion: previous.snapshotVersion }
-        : await this.loadWithSnapshot(aggregateId);
-    let unchecked = previous instanceof Held && previous.aggregate === this.aggregate;
+      reused !== undefined ? { state: reused.state as S, version: reused.version, snapshotVersion: reused.snapshotVersion } : await this.loadWithSnapshot(aggregateId);
+    let unchecked = reused !== undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         const outcome = await this.attempt(aggregateId, current, command, metadata);
         if (unchecked && outcome.result.events.length === 0) {
           // Writing nothing checks no version: make sure the state the command saw was current.
           unchecked = false;
-          const fresh = await this.catchUp(this.context.log, aggregateId, current);
+          const fresh = await this.catchUp(this.scope.log, aggregateId, current);
           if (fresh.version !== current.version) {
             current = { ...fresh, snapshotVersion: current.snapshotVersion };
             attempt--;
             continue;
           }
         }
-        return new Held(this.aggregate, { ...outcome.result, attempts: attempt }, outcome.snapshotVersion);
+        const result = { ...outcome.result, attempts: attempt };
+        return { aggregate: this.aggregate, state: result.state, version: result.version, snapshotVersion: outcome.snapshotVersion, result };
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || error.needsNewTransaction || attempt >= maxAttempts) throw error;
         await sleep(backoffDelay(attempt));
-        current = { ...(await this.catchUp(this.context.log, aggregateId, current)), snapshotVersion: current.snapshotVersion };
+        current = { ...(await this.catchUp(this.scope.log, aggregateId, current)), snapshotVersion: current.snapshotVersion };
       }
     }
   }
@@ -204,7 +186,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
       if (snapshots !== undefined) await this.writeSnapshot(snapshots, aggregateId, loaded.version, loaded.state);
       return { ...loaded, events: typed };
     };
-    const result = await (snapshotDue ? this.context.atomically(write) : write(this.context.log));
+    const result = await (snapshotDue ? this.scope.transaction((tx) => write(tx.log, tx.snapshots)) : write(this.scope.log));
     return { result, snapshotVersion: snapshotDue ? result.version : current.snapshotVersion };
   }
 
@@ -212,7 +194,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
     try {
       assertJson(state, `${this.aggregate.type} state`);
     } catch (error) {
-      this.context.logger.warn(`no snapshot of ${this.aggregate.type}/${aggregateId}: the state is not JSON`, { error });
+      this.scope.logger.warn(`no snapshot of ${this.aggregate.type}/${aggregateId}: the state is not JSON`, { error });
       return;
     }
     await snapshots.write(this.aggregate.type, aggregateId, version, this.aggregate.snapshotKey, state);
@@ -222,9 +204,9 @@ export class Repository<T extends string, E extends EventSchemas, S> {
     const snapshot =
       this.aggregate.snapshotEvery === undefined
         ? undefined
-        : await this.context.snapshots.read(this.aggregate.type, aggregateId, this.aggregate.snapshotKey);
+        : await this.scope.snapshots.read(this.aggregate.type, aggregateId, this.aggregate.snapshotKey);
     const start = snapshot === undefined ? { state: this.aggregate.initialState, version: 0 } : { state: freeze(snapshot.state as S, true), version: snapshot.version };
-    const caughtUp = await this.catchUp(this.context.log, aggregateId, start);
+    const caughtUp = await this.catchUp(this.scope.log, aggregateId, start);
     return { ...caughtUp, snapshotVersion: start.version };
   }
 

@@ -1,3 +1,4 @@
+import type { MeowmxTables } from "../database/tables.js";
 import { randomUUID } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import { MeowmxError } from "../errors.js";
@@ -27,7 +28,7 @@ export class RebuildTables {
   }
 
   /** Registers a new rebuild of `projection` and returns its id, first removing its abandoned ones. */
-  async begin(db: Kysely<any>, projection: string): Promise<string> {
+  async begin(db: Kysely<MeowmxTables>, projection: string): Promise<string> {
     const { rows } = await sql<{ id: string }>`
       delete from ${this.table("projection_rebuilds")}
       where name = ${projection} and heartbeat_at < now() - ${ABANDONED_AFTER} returning id`.execute(db);
@@ -38,7 +39,7 @@ export class RebuildTables {
   }
 
   /** Records that the rebuild is alive; throws when another rebuild has removed it as abandoned. */
-  async heartbeat(db: Kysely<any>, id: string, projection: string): Promise<void> {
+  async heartbeat(db: Kysely<MeowmxTables>, id: string, projection: string): Promise<void> {
     const { rows } = await sql`
       update ${this.table("projection_rebuilds")} set heartbeat_at = now() where id = ${id} returning id`.execute(db);
     if (rows.length === 0) throw abandoned(projection);
@@ -48,7 +49,7 @@ export class RebuildTables {
    * Replaces every state of `projection` with the rebuild's, and removes the rebuild; in the caller's
    * transaction, so that readers see the old states or the new ones. Returns how many keys it has.
    */
-  async swapIn(db: Kysely<any>, id: string, projection: string): Promise<number> {
+  async swapIn(db: Kysely<MeowmxTables>, id: string, projection: string): Promise<number> {
     const { rows } = await sql`delete from ${this.table("projection_rebuilds")} where id = ${id} returning id`.execute(db);
     if (rows.length === 0) throw abandoned(projection);
     await sql`delete from ${sql.id(this.schema, "projection_states")} where name = ${projection}`.execute(db);
@@ -60,12 +61,12 @@ export class RebuildTables {
   }
 
   /** Removes a failed rebuild's rows. */
-  async discard(db: Kysely<any>, id: string): Promise<void> {
+  async discard(db: Kysely<MeowmxTables>, id: string): Promise<void> {
     await sql`delete from ${this.table("projection_rebuilds")} where id = ${id}`.execute(db);
     await this.removeStates(db, [id]);
   }
 
-  private async removeStates(db: Kysely<any>, ids: ReadonlyArray<string>): Promise<void> {
+  private async removeStates(db: Kysely<MeowmxTables>, ids: ReadonlyArray<string>): Promise<void> {
     await sql`delete from ${this.table("projection_rebuild_states")} where name = any(${[...ids]}::text[])`.execute(db);
   }
 }

@@ -1,3 +1,4 @@
+import type { MeowmxTables } from "../database/tables.js";
 import type { Kysely } from "kysely";
 
 /** A stored snapshot: a stream's state as of a version. */
@@ -9,7 +10,7 @@ export interface Snapshot {
 /** Reads and writes the latest snapshot of each stream. */
 export class SnapshotStore {
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<MeowmxTables>,
     private readonly schema: string,
   ) {}
 

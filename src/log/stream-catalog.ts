@@ -1,3 +1,4 @@
+import type { MeowmxTables } from "../database/tables.js";
 import { type Kysely, sql } from "kysely";
 
 /** One category of streams: how many streams and events it holds and when it last changed. */
@@ -39,7 +40,7 @@ export class StreamCatalog {
   constructor(private readonly schema: string) {}
 
   /** Every category, by name. */
-  async categories(db: Kysely<any>): Promise<CategorySummary[]> {
+  async categories(db: Kysely<MeowmxTables>): Promise<CategorySummary[]> {
     const { rows } = await sql<{ aggregate_type: string; streams: number; events: number; last_change: Date }>`
       select aggregate_type, count(distinct aggregate_id)::int as streams, count(*)::int as events, max(created_at) as last_change
       from ${sql.id(this.schema, "events")} group by aggregate_type order by aggregate_type`.execute(db);
@@ -47,7 +48,7 @@ export class StreamCatalog {
   }
 
   /** A page of a category's streams, by id. */
-  async streams(db: Kysely<any>, aggregateType: string, query: StreamQuery): Promise<StreamPage> {
+  async streams(db: Kysely<MeowmxTables>, aggregateType: string, query: StreamQuery): Promise<StreamPage> {
     const pattern = query.search === undefined || query.search === "" ? null : `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const where = sql`aggregate_type = ${aggregateType} and (${pattern}::text is null or aggregate_id::text ilike ${pattern})`;
     const view = sql.id(this.schema, "streams");
@@ -62,7 +63,7 @@ export class StreamCatalog {
   }
 
   /** How many events these categories hold: the total of a progress bar. */
-  async countEvents(db: Kysely<any>, aggregateTypes: ReadonlyArray<string>): Promise<number> {
+  async countEvents(db: Kysely<MeowmxTables>, aggregateTypes: ReadonlyArray<string>): Promise<number> {
     const { rows } = await sql<{ total: number }>`
       select count(*)::int as total from ${sql.id(this.schema, "events")}
       where aggregate_type = any(${[...aggregateTypes]}::text[])`.execute(db);

@@ -1,3 +1,4 @@
+import type { MeowmxTables } from "../database/tables.js";
 import { type Kysely, sql } from "kysely";
 
 /** A key's new state (null: delete it) and the position of the last event folded into it. */
@@ -32,13 +33,13 @@ export class ProjectionStates {
   }
 
   /** Whether the projection `name` has any state. */
-  async any(db: Kysely<any>, name: string): Promise<boolean> {
+  async any(db: Kysely<MeowmxTables>, name: string): Promise<boolean> {
     const { rows } = await sql<{ found: boolean }>`select exists (select 1 from ${this.table} where name = ${name}) as found`.execute(db);
     return rows[0]?.found === true;
   }
 
   /** The states of `keys` (missing keys are absent from the map). */
-  async load<S>(db: Kysely<any>, name: string, keys: ReadonlyArray<string>): Promise<Map<string, S>> {
+  async load<S>(db: Kysely<MeowmxTables>, name: string, keys: ReadonlyArray<string>): Promise<Map<string, S>> {
     if (keys.length === 0) return new Map();
     const { rows } = await sql<{ key: string; state: S }>`
       select key, state from ${this.table} where name = ${name} and key = any(${[...keys]}::text[])`.execute(db);
@@ -49,23 +50,23 @@ export class ProjectionStates {
    * Serialises writers of the same keys until the transaction ends: an advisory lock per key, taken
    * in one order so that two writers never wait for each other.
    */
-  async lockKeys(db: Kysely<any>, name: string, keys: ReadonlyArray<string>): Promise<void> {
+  async lockKeys(db: Kysely<MeowmxTables>, name: string, keys: ReadonlyArray<string>): Promise<void> {
     const sorted = [...new Set(keys)].sort();
     await sql`select pg_advisory_xact_lock(hashtextextended(${name} || chr(31) || k, 0)) from unnest(${sorted}::text[]) as k`.execute(db);
   }
 
   /** Lets this transaction write the projection's states; waits while a rebuild swaps them. */
-  async lockForWriting(db: Kysely<any>, name: string): Promise<void> {
+  async lockForWriting(db: Kysely<MeowmxTables>, name: string): Promise<void> {
     await sql`select pg_advisory_xact_lock_shared(${rebuildLockKey(name)})`.execute(db);
   }
 
   /** Keeps every other writer of the projection's states out until this transaction ends. */
-  async lockForRebuild(db: Kysely<any>, name: string): Promise<void> {
+  async lockForRebuild(db: Kysely<MeowmxTables>, name: string): Promise<void> {
     await sql`select pg_advisory_xact_lock(${rebuildLockKey(name)})`.execute(db);
   }
 
   /** Writes new states and deletes the keys whose state became null. */
-  async write<S>(db: Kysely<any>, name: string, changes: ReadonlyMap<string, StateChange<S>>): Promise<void> {
+  async write<S>(db: Kysely<MeowmxTables>, name: string, changes: ReadonlyMap<string, StateChange<S>>): Promise<void> {
     const upserts = [...changes].filter(([, change]) => change.state !== null);
     const deletes = [...changes].filter(([, change]) => change.state === null).map(([key]) => key);
     for (let i = 0; i < upserts.length; i += CHUNK) {
@@ -79,21 +80,21 @@ export class ProjectionStates {
   }
 
   /** The keys after `after` (in order) with their states: a page of the projection, for the explorer. */
-  async page<S>(db: Kysely<any>, name: string, after: string, limit: number): Promise<StoredState<S>[]> {
+  async page<S>(db: Kysely<MeowmxTables>, name: string, after: string, limit: number): Promise<StoredState<S>[]> {
     const { rows } = await sql<{ key: string; state: S; position: string; updated_at: Date }>`
       select key, state, position, updated_at from ${this.table} where name = ${name} and key > ${after} order by key limit ${limit}`.execute(db);
     return rows.map((row) => ({ key: row.key, state: row.state, position: row.position, updatedAt: row.updated_at }));
   }
 
   /** Every projection that has states: how many keys and when one last changed. */
-  async summaries(db: Kysely<any>): Promise<Array<{ name: string; keys: number; lastChange: Date }>> {
+  async summaries(db: Kysely<MeowmxTables>): Promise<Array<{ name: string; keys: number; lastChange: Date }>> {
     const { rows } = await sql<{ name: string; keys: number; last_change: Date }>`
       select name, count(*)::int as keys, max(updated_at) as last_change from ${this.table} group by name order by name`.execute(db);
     return rows.map((row) => ({ name: row.name, keys: row.keys, lastChange: row.last_change }));
   }
 
   /** Every key of a projection, in order. */
-  async keys(db: Kysely<any>, name: string): Promise<string[]> {
+  async keys(db: Kysely<MeowmxTables>, name: string): Promise<string[]> {
     const { rows } = await sql<{ key: string }>`select key from ${this.table} where name = ${name} order by key`.execute(db);
     return rows.map((row) => row.key);
   }

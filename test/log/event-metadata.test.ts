@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { expect, it } from "vitest";
 import { causationMetadata, InvalidArgumentError, type NewEvent, type RecordedEvent, withEventMetadata } from "../../src/index.js";
-import { causationTree } from "../../src/event-store/causation-tree.js";
+import { causationTree } from "../../src/log/causation-tree.js";
 import { Counter, Order } from "../support/aggregates.js";
 import { describeEachBackend } from "../support/backends.js";
 import { sleep } from "../support/eventually.js";

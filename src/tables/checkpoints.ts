@@ -1,9 +1,10 @@
+import type { MeowmxTables } from "../database/tables.js";
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { InvalidArgumentError, MeowmxError } from "../errors.js";
-import { streamPartition } from "../event-store/stream-partition.js";
-import { decodePosition, positionOf } from "../event-store/position.js";
+import { streamPartition } from "../log/stream-partition.js";
+import { decodePosition, positionOf } from "../log/position.js";
 import { FORGET_ATTEMPT } from "../migrations/migrations.js";
-import type { HeldBackBy, ParkedEvent, SubscriptionStatus } from "./status.js";
+import type { HeldBackBy, SubscriptionStatus } from "./subscription-status.js";
 
 /** A batch's attempt as recorded before its handler runs. */
 export interface Attempt {
@@ -23,7 +24,10 @@ export class CheckpointMovedError extends MeowmxError {
   }
 }
 
-/** The durable checkpoints of subscriptions: one row per name and partition, with a lease. */
+/**
+ * The durable checkpoints of subscriptions: one row per name and partition, with a lease, and what
+ * operators see of them (lag, parked count, the transaction holding readers back).
+ */
 export class Checkpoints {
   constructor(private readonly schema: string) {}
 
@@ -38,7 +42,7 @@ export class Checkpoints {
    * the position itself (a projection rebuild).
    */
   async ensure(
-    db: Kysely<any>,
+    db: Kysely<MeowmxTables>,
     name: string,
     partitions: number,
     aggregateTypes: ReadonlyArray<string> | undefined,
@@ -79,7 +83,7 @@ export class Checkpoints {
    * transaction id taken early would put the handler's appends behind other writers' and make them
    * conflict.
    */
-  async claim(db: Kysely<any>, name: string, partition: number): Promise<string | undefined> {
+  async claim(db: Kysely<MeowmxTables>, name: string, partition: number): Promise<string | undefined> {
     const { rows } = await sql<{ locked: boolean; tx_id: string | null; seq: string | null }>`
       with lock as materialized (select pg_try_advisory_xact_lock(${this.partitionLockKey(name, partition)}) as locked)
       select lock.locked, s.transaction_id::text as tx_id, s.sequence::text as seq
@@ -95,7 +99,7 @@ export class Checkpoints {
    * process leaves behind for the next worker to find. Undefined when another worker holds the
    * lease. Its commit does not wait for the disk: it must outlive the process, not the server.
    */
-  async startAttempt(db: Kysely<any>, name: string, partition: number, owner: string, leaseMs: number, limit: number): Promise<Attempt | undefined> {
+  async startAttempt(db: Kysely<MeowmxTables>, name: string, partition: number, owner: string, leaseMs: number, limit: number): Promise<Attempt | undefined> {
     const table = this.table("subscriptions");
     // Unfinished: a batch that another worker started here and never ended (its process did). This
     // worker's own attempts ended before it got here, whatever the row says.
@@ -123,7 +127,7 @@ export class Checkpoints {
   }
 
   /** Forgets a batch's attempt once this process knows how it ended (a commit of advance does too). */
-  async finishAttempt(db: Kysely<any>, name: string, partition: number): Promise<void> {
+  async finishAttempt(db: Kysely<MeowmxTables>, name: string, partition: number): Promise<void> {
     await sql`update ${this.table("subscriptions")} set ${sql.raw(FORGET_ATTEMPT)}
       where name = ${name} and partition = ${partition} and attempt_transaction_id is not null`.execute(db);
   }
@@ -137,7 +141,7 @@ export class Checkpoints {
    * Moves the checkpoint from `from` (as claimed) to `position` and renews the lease of `owner` for
    * `leaseMs`. Throws {@link CheckpointMovedError} when the checkpoint is no longer at `from`.
    */
-  async advance(db: Kysely<any>, name: string, partition: number, from: string, position: string, owner: string, leaseMs: number): Promise<void> {
+  async advance(db: Kysely<MeowmxTables>, name: string, partition: number, from: string, position: string, owner: string, leaseMs: number): Promise<void> {
     const at = decodePosition(position);
     const was = decodePosition(from);
     const result = await sql`
@@ -153,7 +157,7 @@ export class Checkpoints {
   }
 
   /** Waits for a partition and holds it to the end of the transaction: its worker pauses. */
-  async lock(db: Kysely<any>, name: string, partition: number): Promise<void> {
+  async lock(db: Kysely<MeowmxTables>, name: string, partition: number): Promise<void> {
     await sql`select pg_advisory_xact_lock(${this.partitionLockKey(name, partition)})`.execute(db);
   }
 
@@ -161,7 +165,7 @@ export class Checkpoints {
    * Moves every partition of a subscription to `position`, once the batches in hand have ended; a
    * worker then goes on from there. Throws when there is no such subscription.
    */
-  async reset(db: Kysely<any>, name: string, position: string): Promise<void> {
+  async reset(db: Kysely<MeowmxTables>, name: string, position: string): Promise<void> {
     if (!db.isTransaction) return db.transaction().execute((trx) => this.reset(trx, name, position));
     const { rows } = await sql<{ partition: number }>`
       select partition from ${this.table("subscriptions")} where name = ${name} order by partition`.execute(db);
@@ -171,7 +175,7 @@ export class Checkpoints {
   }
 
   /** Sets a partition's position, leaving its lease alone (a rebuild did the work up to there). */
-  async moveTo(db: Kysely<any>, name: string, partition: number, position: string): Promise<void> {
+  async moveTo(db: Kysely<MeowmxTables>, name: string, partition: number, position: string): Promise<void> {
     const at = decodePosition(position);
     await sql`
       update ${this.table("subscriptions")}
@@ -180,71 +184,19 @@ export class Checkpoints {
   }
 
   /** Records why the last batch failed, for operators. */
-  async recordError(db: Kysely<any>, name: string, partition: number, error: string): Promise<void> {
+  async recordError(db: Kysely<MeowmxTables>, name: string, partition: number, error: string): Promise<void> {
     await sql`update ${this.table("subscriptions")} set last_error = ${error}, updated_at = now()
       where name = ${name} and partition = ${partition}`.execute(db);
   }
 
   /** Lets a standby take over at once: ends `owner`'s lease. */
-  async release(db: Kysely<any>, name: string, partition: number, owner: string): Promise<void> {
+  async release(db: Kysely<MeowmxTables>, name: string, partition: number, owner: string): Promise<void> {
     await sql`update ${this.table("subscriptions")} set owner = null, lease_until = null
       where name = ${name} and partition = ${partition} and owner = ${owner}`.execute(db);
   }
 
-  /**
-   * Puts events aside as given up on, in one statement (the caller moves the checkpoint past them in
-   * the same transaction).
-   */
-  async park(db: Kysely<any>, name: string, events: ReadonlyArray<{ position: string; error: string; attempts: number }>): Promise<void> {
-    if (events.length === 0) return;
-    const rows = events.map(({ position, error, attempts }) => {
-      const at = decodePosition(position);
-      return { transaction_id: at.transactionId.toString(), sequence: at.sequence.toString(), error, attempts };
-    });
-    await sql`
-      insert into ${this.table("parked_events")} (subscription, transaction_id, sequence, error, attempts)
-      select ${name}, x.transaction_id::xid8, x.sequence, x.error, x.attempts
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(transaction_id text, sequence bigint, error text, attempts integer)
-      on conflict do nothing`.execute(db);
-  }
-
-  /**
-   * The streams with a parked event of the subscription, by {@link streamKey},
-   * each with the position of its first parked event.
-   */
-  async parkedStreams(db: Kysely<any>, name: string): Promise<Map<string, string>> {
-    const { rows } = await sql<{ aggregate_type: string; aggregate_id: string; tx_id: string; seq: string }>`
-      select distinct on (e.aggregate_type, e.aggregate_id) e.aggregate_type, e.aggregate_id::text as aggregate_id,
-             p.transaction_id::text as tx_id, p.sequence::text as seq
-      from ${this.table("parked_events")} as p
-      join ${this.table("events")} as e on e.transaction_id = p.transaction_id and e.sequence = p.sequence
-      where p.subscription = ${name}
-      order by e.aggregate_type, e.aggregate_id, p.transaction_id, p.sequence`.execute(db);
-    return new Map(rows.map((row) => [streamKey(row.aggregate_type, row.aggregate_id), checkpointPosition(row)]));
-  }
-
-  /** The parked events of a subscription, oldest first. */
-  async parked(db: Kysely<any>, name: string): Promise<ParkedEvent[]> {
-    const { rows } = await sql<{ subscription: string; tx_id: string; seq: string; error: string; attempts: number; parked_at: Date }>`
-      select subscription, transaction_id::text as tx_id, sequence::text as seq, error, attempts, parked_at
-      from ${this.table("parked_events")} where subscription = ${name} order by transaction_id, sequence`.execute(db);
-    return rows.map((row) => ({ subscription: row.subscription, position: checkpointPosition(row), error: row.error, attempts: row.attempts, parkedAt: row.parked_at }));
-  }
-
-  /**
-   * Forgets a parked event, to handle it again in the same transaction; false when it is not parked
-   * (any more). Another transaction unparking the same event waits for this one to end, then finds
-   * nothing: each parked event is replayed once.
-   */
-  async unpark(db: Kysely<any>, name: string, position: string): Promise<boolean> {
-    const at = decodePosition(position);
-    const result = await sql`delete from ${this.table("parked_events")}
-      where subscription = ${name} and transaction_id = ${at.transactionId.toString()}::xid8 and sequence = ${at.sequence.toString()}`.execute(db);
-    return (result.numAffectedRows ?? 0n) !== 0n;
-  }
-
   /** Every partition of a subscription (or of all subscriptions), with its lag and parked events. */
-  async status(db: Kysely<any>, name?: string): Promise<SubscriptionStatus[]> {
+  async status(db: Kysely<MeowmxTables>, name?: string): Promise<SubscriptionStatus[]> {
     const { rows } = await sql<{
       name: string;
       partition: number;
@@ -287,7 +239,7 @@ export class Checkpoints {
   }
 
   /** Whether committed events of a partition wait behind an open transaction. */
-  async isHeldBack(db: Kysely<any>, name: string, partition: number, { orNotReplayed = false } = {}): Promise<boolean> {
+  async isHeldBack(db: Kysely<MeowmxTables>, name: string, partition: number, { orNotReplayed = false } = {}): Promise<boolean> {
     const { rows } = await sql<{ held_back: boolean }>`
       select ${this.waitingEvents(sql.val(partition), orNotReplayed)} as held_back
       from ${this.table("subscriptions")} s where s.name = ${name} and s.partition = ${partition}`.execute(db);
@@ -309,7 +261,7 @@ export class Checkpoints {
   }
 
   /** The oldest transaction holding a transaction id, other than this one. */
-  async oldestOpenTransaction(db: Kysely<any>): Promise<HeldBackBy> {
+  async oldestOpenTransaction(db: Kysely<MeowmxTables>): Promise<HeldBackBy> {
     const { rows } = await sql<{ pid: number; since: Date | null }>`
       select pid, xact_start as since from pg_stat_activity
       where backend_xid is not null and pid <> pg_backend_pid()
@@ -321,7 +273,7 @@ export class Checkpoints {
    * Whether every partition has handled every event of its categories up to transaction `upTo`
    * (what had committed when `caughtUp` was called).
    */
-  async reached(db: Kysely<any>, name: string, upTo: string): Promise<boolean> {
+  async reached(db: Kysely<MeowmxTables>, name: string, upTo: string): Promise<boolean> {
     const { rows } = await sql<{ behind: boolean }>`
       select exists (
         select 1 from ${this.table("subscriptions")} s
@@ -335,14 +287,14 @@ export class Checkpoints {
   }
 
   /** The newest transaction id in the log, or undefined when the log is empty. */
-  async newestTransaction(db: Kysely<any>): Promise<string | undefined> {
+  async newestTransaction(db: Kysely<MeowmxTables>): Promise<string | undefined> {
     const { rows } = await sql<{ id: string | null }>`select max(transaction_id)::text as id from ${this.table("events")}`.execute(db);
     return rows[0]?.id ?? undefined;
   }
 }
 
 /** A checkpoint's position: "" before the first event (sequence 0). */
-function checkpointPosition(row: { tx_id: string; seq: string }): string {
+export function checkpointPosition(row: { tx_id: string; seq: string }): string {
   return row.seq === "0" ? "" : positionOf(row.tx_id, row.seq);
 }
 
