@@ -3,7 +3,7 @@ import { quoteIdentifier } from "../database/identifiers.js";
 import { markPrepared } from "../database/prepared-statements.js";
 import type { AppendResult, ExpectedVersion, RecordedEvent } from "./events.js";
 import { positionOf } from "./position.js";
-import type { PreparedEvents } from "./validate-input.js";
+import type { PreparedEvents } from "./inputs.js";
 
 /** Where the append statements write: the schema of the events table and its aggregate id type. */
 export interface AppendTarget {

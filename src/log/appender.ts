@@ -6,7 +6,7 @@ import { type Appended, type AppendRow, expectedParameter, type InsertedRow, typ
 import { EVENT_COLUMNS, type EventRow, toRecordedEvent } from "./event-rows.js";
 import type { AppendResult, ExpectedVersion, RecordedEvent } from "./events.js";
 import type { StreamSql } from "./stream-sql.js";
-import { type PreparedEvents, versionMatches } from "./validate-input.js";
+import { type PreparedEvents, versionMatches } from "./inputs.js";
 
 /** Work run inside the transaction of every append to the categories it applies to. */
 export interface AppendHook {

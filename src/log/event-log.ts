@@ -24,7 +24,7 @@ import { decodePosition } from "./position.js";
 import { readInPages } from "./read-pages.js";
 import { StreamSql } from "./stream-sql.js";
 import { streamPartition } from "./stream-partition.js";
-import { assertAggregateId, assertDirection, assertExpectedVersion, assertTypeString, optionalWholeNumber, prepareEvents } from "./validate-input.js";
+import { assertAggregateId, assertDirection, assertExpectedVersion, assertTypeString, optionalWholeNumber, prepareEvents } from "./inputs.js";
 
 /** Where the log's tables are and how aggregate ids are typed. */
 export interface EventLogConfig {

@@ -1,5 +1,5 @@
 import { DEFAULT_READ_LIMIT, type ReadAllOptions, type ReadOptions, type RecordedEvent } from "./events.js";
-import { optionalWholeNumber } from "./validate-input.js";
+import { optionalWholeNumber } from "./inputs.js";
 
 /** Every committed event after `options.after`, in commit order, fetched a page at a time through `read`. */
 export async function* readInPages(

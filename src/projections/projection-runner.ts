@@ -121,7 +121,7 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
    * position, updated_at), to filter and sort as needed.
    */
   query(): SelectQueryBuilder<any, "projection_states", {}> {
-    return this.scope.db.withSchema(this.scope.schema).selectFrom("projection_states").where("name", "=", this.projection.name);
+    return this.scope.tables.projectionStates.query(this.scope.db, this.projection.name);
   }
 
   /**

@@ -1,5 +1,5 @@
+import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
 import type { MeowmxTables } from "../database/tables.js";
-import { type Kysely, sql } from "kysely";
 
 /** A key's new state (null: delete it) and the position of the last event folded into it. */
 export interface StateChange<S> {
@@ -91,6 +91,11 @@ export class ProjectionStates {
     const { rows } = await sql<{ name: string; keys: number; last_change: Date }>`
       select name, count(*)::int as keys, max(updated_at) as last_change from ${this.table} group by name order by name`.execute(db);
     return rows.map((row) => ({ name: row.name, keys: row.keys, lastChange: row.last_change }));
+  }
+
+  /** A query over one projection's rows (key, state, position, updated_at), for callers to filter and sort. */
+  query(db: Kysely<MeowmxTables>, name: string): SelectQueryBuilder<MeowmxTables, "projection_states", {}> {
+    return db.withSchema(this.schema).selectFrom("projection_states").where("name", "=", name);
   }
 
   /** Every key of a projection, in order. */

@@ -1,3 +1,5 @@
+// What callers give the log: its arguments checked, and a batch of new events checked and prepared
+// for the append statement, before anything is written.
 import { randomUUID } from "node:crypto";
 import { assertWholeNumber } from "../arguments.js";
 import { InvalidArgumentError, InvalidEventError } from "../errors.js";
