@@ -166,12 +166,17 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
       }
       await rebuilds.heartbeat(db, id, projection.name);
     };
-    // Every page after the last one folded, until a read finds none.
-    const foldRest = async (db: Kysely<any>, read: (after: string) => Promise<RecordedEvent[]>) => {
-      for (let page = await read(position); page.length > 0; page = await read(position)) await foldPage(db, page);
+    // Every page after the last one folded, until a read finds none; or, while writers go on (before
+    // the swap's locks), until a page comes back short: writers committing every millisecond would
+    // leave a read that finds none to chance, and the swap's transaction folds what is left.
+    const foldRest = async (db: Kysely<any>, read: (after: string) => Promise<RecordedEvent[]>, { catchingUp = false } = {}) => {
+      for (let page = await read(position); page.length > 0; page = await read(position)) {
+        await foldPage(db, page);
+        if (catchingUp && page.length < limit) return;
+      }
     };
     try {
-      await foldRest(scope.db, (after) => scope.readEvents({ aggregateTypes, after, limit }));
+      await foldRest(scope.db, (after) => scope.readEvents({ aggregateTypes, after, limit }), { catchingUp: true });
       const keys = await scope.transaction(async ({ db, log }) => {
         await projectionStates.lockForRebuild(db, projection.name);
         if (!inline) {
