@@ -7,7 +7,7 @@ export interface LagSample {
 }
 
 /** How often the lag is sampled, and how many samples are kept (ten minutes). */
-export const LAG_SAMPLE_MS = 5000;
+const LAG_SAMPLE_MS = 5000;
 const KEPT = 120;
 
 /** The subscriptions' lag over the last minutes, sampled while the explorer runs. */

@@ -121,17 +121,18 @@ export function mountRoutes(app: Hono, { store, options, token, history, closing
   });
 
   app.get("/api/projections", async (c) => {
-    const [stored, recorded] = await Promise.all([states.summaries(store.db), versions.all(store.db)]);
-    const names = new Set([...projections.keys(), ...stored.map((row) => row.name), ...recorded.map((row) => row.name)]);
+    const byName = <R extends { name: string }>(rows: R[]) => new Map(rows.map((row) => [row.name, row]));
+    const [stored, recorded] = await Promise.all([states.summaries(store.db).then(byName), versions.all(store.db).then(byName)]);
+    const names = new Set([...projections.keys(), ...stored.keys(), ...recorded.keys()]);
     return c.json(
       [...names].sort().map((name) => ({
         name,
         defined: projections.has(name),
         definedVersion: projections.get(name)?.version ?? null,
-        builtVersion: recorded.find((row) => row.name === name)?.version ?? null,
-        rebuiltAt: recorded.find((row) => row.name === name)?.rebuiltAt ?? null,
-        keys: stored.find((row) => row.name === name)?.keys ?? 0,
-        lastChange: stored.find((row) => row.name === name)?.lastChange ?? null,
+        builtVersion: recorded.get(name)?.version ?? null,
+        rebuiltAt: recorded.get(name)?.rebuiltAt ?? null,
+        keys: stored.get(name)?.keys ?? 0,
+        lastChange: stored.get(name)?.lastChange ?? null,
         rebuild: rebuilds.get(name) ?? null,
       })),
     );

@@ -99,9 +99,8 @@ export class Session {
    * const newestFirst = await store.read({ direction: "backward", before: head, limit: 10 });
    * ```
    */
-  async headPosition(): Promise<string | undefined> {
-    const [newest] = await this.log.read({ direction: "backward", limit: 1 });
-    return newest?.position;
+  headPosition(): Promise<string | undefined> {
+    return this.scope.headPosition();
   }
 
   /**

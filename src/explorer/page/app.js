@@ -325,8 +325,8 @@ function parkedTable(parked) {
 
 // ---- Projections -------------------------------------------------------------------------------
 
-async function projectionsView() {
-  const projections = await api("projections");
+async function projectionsView(params, projections) {
+  projections ??= await api("projections");
   const rows = projections.map((projection) =>
     h(
       "tr",
@@ -373,7 +373,7 @@ function followRebuild() {
   if (teardown.some((undo) => undo.rebuild)) return;
   const timer = setInterval(async () => {
     const projections = await api("projections");
-    main.replaceChildren(...(await projectionsView()));
+    main.replaceChildren(...(await projectionsView(undefined, projections)));
     if (!projections.some((projection) => projection.rebuild?.state === "running")) stop();
   }, 500);
   const stop = Object.assign(() => clearInterval(timer), { rebuild: true });
