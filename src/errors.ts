@@ -116,6 +116,51 @@ export class StreamNotFoundError extends MeowmxError {
   }
 }
 
+/** An archived stream's events are hidden and it takes no appends until `restoreStream`. */
+export class StreamArchivedError extends MeowmxError {
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+  ) {
+    super("STREAM_ARCHIVED", `stream ${aggregateType}/${aggregateId} is archived: restore it to append to it`);
+  }
+}
+
+/** A deleted stream left a tombstone: it takes no appends, and its id cannot be used again. */
+export class StreamDeletedError extends MeowmxError {
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+  ) {
+    super("STREAM_DELETED", `stream ${aggregateType}/${aggregateId} was deleted`);
+  }
+}
+
+/** The events a state needs were truncated away, and no snapshot covers them. */
+export class StreamTruncatedError extends MeowmxError {
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+    /** The stream's first version left. */
+    readonly truncatedBefore: number,
+    /** The version the state was folded to before the missing events. */
+    readonly loadedVersion: number,
+  ) {
+    super(
+      "STREAM_TRUNCATED",
+      `stream ${aggregateType}/${aggregateId} was truncated before version ${truncatedBefore}: its state needs a snapshot at version ${truncatedBefore - 1} or later, ` +
+        `and the newest one is at ${loadedVersion === 0 ? "none" : loadedVersion}`,
+    );
+  }
+}
+
+/** Personal data cannot be read with this store's `encryptionKey`: none was given, or another one wrapped the keys. */
+export class EncryptionKeyError extends MeowmxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("ENCRYPTION_KEY", message, options);
+  }
+}
+
 /** A subscription stopped because a handler kept failing on an event. */
 export class SubscriptionError extends MeowmxError {
   constructor(
@@ -170,6 +215,12 @@ export const isInvalidEventError = (error: unknown): error is InvalidEventError 
 /** True when `error` is a {@link StreamNotFoundError}. */
 export const isStreamNotFoundError = (error: unknown): error is StreamNotFoundError =>
   error instanceof StreamNotFoundError;
+/** True when `error` is a {@link StreamArchivedError}. */
+export const isStreamArchivedError = (error: unknown): error is StreamArchivedError => error instanceof StreamArchivedError;
+/** True when `error` is a {@link StreamDeletedError}. */
+export const isStreamDeletedError = (error: unknown): error is StreamDeletedError => error instanceof StreamDeletedError;
+/** True when `error` is a {@link StreamTruncatedError}. */
+export const isStreamTruncatedError = (error: unknown): error is StreamTruncatedError => error instanceof StreamTruncatedError;
 /** True when `error` is a {@link RestoredLogError}. */
 export const isRestoredLogError = (error: unknown): error is RestoredLogError => error instanceof RestoredLogError;
 /** True when `error` is a {@link SubscriptionError}. */

@@ -3,12 +3,16 @@
 
 export {
   ConcurrencyError,
+  EncryptionKeyError,
   EventValidationError,
   InvalidArgumentError,
   InvalidEventError,
   MeowmxError,
   RestoredLogError,
+  StreamArchivedError,
+  StreamDeletedError,
   StreamNotFoundError,
+  StreamTruncatedError,
   SubscriptionError,
   formatIssues,
   isConcurrencyError,
@@ -16,7 +20,10 @@ export {
   isInvalidEventError,
   isMeowmxError,
   isRestoredLogError,
+  isStreamArchivedError,
+  isStreamDeletedError,
   isStreamNotFoundError,
+  isStreamTruncatedError,
   isSubscriptionError,
 } from "./errors.js";
 export type { ValidationIssue } from "./errors.js";
@@ -45,6 +52,8 @@ export type { EmbeddedDatabase } from "./database/embedded-connection.js";
 export type { Session } from "./store/session.js";
 export type { Store, TransactionOptions, TransactionSession } from "./store/store.js";
 export { defineAggregate } from "./aggregates/define-aggregate.js";
+export { personalData } from "./aggregates/personal-data.js";
+export type { PersonalDataOptions } from "./aggregates/personal-data.js";
 export { CHECK_PROGRESS_EVERY, MAX_REPORTED_FAILURES } from "./aggregates/check-events.js";
 export type { EventCheckFailure, EventCheckProgress, EventCheckReport } from "./aggregates/check-events.js";
 export type { CurrentEvent, UpcastConfig, UpcastEntry, Upcasters } from "./aggregates/upcast.js";
@@ -76,7 +85,7 @@ export type {
 } from "./subscriptions/subscription-config.js";
 export { defineProjection } from "./projections/define-projection.js";
 export type { Projection, ProjectionConfig, ProjectionReducers, ProjectionStateOf } from "./projections/define-projection.js";
-export type { AnyAggregate, ProjectionEvent } from "./aggregates/define-aggregate.js";
+export type { AnyAggregate, PersonalDataEvent, ProjectionEvent } from "./aggregates/define-aggregate.js";
 export { PROGRESS_EVERY } from "./projections/projection-runner.js";
 export type { ProjectionRunner, ProjectionWorkerOptions, RebuildOptions, RebuildProgress, RebuildResult } from "./projections/projection-runner.js";
 export { defineConfig } from "./config.js";

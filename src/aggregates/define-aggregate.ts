@@ -7,6 +7,7 @@ import type { NewEvent, RecordedEvent } from "../log/events.js";
 import { assertJson, type JsonObject } from "../json.js";
 import type { EventSchemas } from "./event-schemas.js";
 import { foldWithImmer } from "./fold.js";
+import { holdsPersonalData } from "./personal-data.js";
 import { type UpcastConfig, Upcasters } from "./upcast.js";
 
 export type { EventSchemas } from "./event-schemas.js";
@@ -54,7 +55,14 @@ export interface AggregateConfig<T extends string, E extends EventSchemas, S, U 
    * that returns a current event.
    */
   readonly upcast?: UpcastConfig<E, U>;
+  /** Whose key seals an event's personal fields (see `personalData`); default the aggregate id. */
+  readonly personalDataSubject?: (event: PersonalDataEvent<E>) => string;
 }
+
+/** What `personalDataSubject` gets: a new event of the aggregate, with its stream. */
+export type PersonalDataEvent<E extends EventSchemas> = {
+  [K in keyof E & string]: { readonly aggregateType: string; readonly aggregateId: string; readonly type: K; readonly data: z.output<E[K]> };
+}[keyof E & string];
 
 /** A typed aggregate: event schemas, an initial state and pure reducers. Made by {@link defineAggregate}. */
 export interface Aggregate<T extends string = string, E extends EventSchemas = EventSchemas, S = unknown> {
@@ -81,6 +89,10 @@ export interface Aggregate<T extends string = string, E extends EventSchemas = E
    * as fast; a reducer that reads the event must declare it (`(draft, data, event) => ...`).
    */
   readonly readsRecordedEvents: boolean;
+  /** Whether some event schema marks a field with `personalData`. */
+  readonly holdsPersonalData: boolean;
+  /** Whose key seals a new event's personal fields. */
+  personalDataSubject(event: PersonalDataEvent<E>): string;
   /** One pure step: the state after `event` (immer `produce`; the result is frozen). */
   evolve(state: S, event: AggregateEvent<E>): S;
   /** A pure fold of `events`, from `state` (default the initial state). */
@@ -101,8 +113,14 @@ export type EventOf<A> = A extends Aggregate<any, infer E, any> ? AggregateEvent
 /** The union of new events of an aggregate definition. */
 export type NewEventOf<A> = A extends Aggregate<any, infer E, any> ? AggregateNewEvent<E> : never;
 
-// Events made by the builders are already valid: appending them does not parse them again.
-const validated = new WeakSet<object>();
+// Events made by the builders are already valid: appending them does not parse them again. Each is
+// mapped to the definition that made it, whose schemas say which of its fields are personal.
+const madeBy = new WeakMap<object, AnyAggregate>();
+
+/** The definition whose builder (or `parseNewEvent`) made `event`, if one did. */
+export function definitionOf(event: object): AnyAggregate | undefined {
+  return madeBy.get(event);
+}
 
 /**
  * Defines an aggregate from zod event schemas and immer reducers. Every event type needs a reducer,
@@ -193,13 +211,14 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
       eventType,
       (data: unknown, metadata?: JsonObject) => {
         const event = { type: eventType, data: parse(eventType, data, {}), ...(metadata === undefined ? {} : { metadata }), ...schemaVersionOf(eventType) };
-        validated.add(event);
+        madeBy.set(event, aggregate);
         return event;
       },
     ]),
   ) as EventBuilders<E>;
 
-  return {
+  const subjectOf = config.personalDataSubject as ((event: { aggregateId: string }) => string) | undefined;
+  const aggregate: Aggregate<T, E, S> = {
     type,
     schemas,
     initialState,
@@ -210,6 +229,8 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
     upcasters,
     snapshotKey: snapshotEvery === undefined ? "" : snapshotKeyOf(config, upcasters),
     readsRecordedEvents: Object.values<(...args: never[]) => unknown>(reducers).some((reducer) => reducer.length >= 3),
+    holdsPersonalData: Object.values(schemas).some(holdsPersonalData),
+    personalDataSubject: (event) => (subjectOf === undefined ? event.aggregateId : subjectOf(event)),
     evolve: (state, event) => foldWithImmer(state, [event], step),
     fold: (events, state = initialState) => foldWithImmer(state, Array.isArray(events) ? events : [...events], step),
     parseEvent(event) {
@@ -231,12 +252,13 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
       }
     },
     parseNewEvent(event) {
-      if (validated.has(event) && event.type in schemas) return event as AggregateNewEvent<E>;
+      if (madeBy.get(event) === aggregate) return event as AggregateNewEvent<E>;
       const parsed = { ...event, data: parse(event.type, event.data, {}), ...schemaVersionOf(event.type) };
-      validated.add(parsed);
+      madeBy.set(parsed, aggregate);
       return parsed as AggregateNewEvent<E>;
     },
   };
+  return aggregate;
 }
 
 function toIssues(error: z.ZodError): ValidationIssue[] {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerEvents } from "./commands/events.js";
+import { registerLifecycle } from "./commands/lifecycle.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerRebuild } from "./commands/rebuild.js";
 import { registerRepairPositions } from "./commands/repair-positions.js";
@@ -22,7 +23,7 @@ const program = new Command("meowmx")
   .exitOverride();
 
 const global = (): DatabaseOptions => program.opts<DatabaseOptions>();
-for (const register of [registerMigrate, registerEvents, registerStreams, registerSubscriptions, registerRebuild, registerRepairPositions, registerCheck, registerTrace, registerUi, registerDemo]) {
+for (const register of [registerMigrate, registerEvents, registerStreams, registerLifecycle, registerSubscriptions, registerRebuild, registerRepairPositions, registerCheck, registerTrace, registerUi, registerDemo]) {
   register(program, global);
 }
 

@@ -20,6 +20,43 @@ export interface EventsTable {
   schema_version: Defaulted<number>;
 }
 
+/** Where events of archived streams wait, as they were in `events`. */
+export interface ArchivedEventsTable {
+  sequence: string;
+  transaction_id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  version: number;
+  type: string;
+  data: Json;
+  metadata: unknown;
+  event_id: string;
+  created_at: Date;
+  schema_version: number;
+}
+
+export interface StreamLifecycleTable {
+  aggregate_type: string;
+  aggregate_id: string;
+  status: "archived" | "deleted" | null;
+  truncated_before: number | null;
+  changed_at: Defaulted<Date>;
+}
+
+export interface PersonalDataKeysTable {
+  subject: string;
+  key_id: string;
+  key: Buffer;
+  wrapped: boolean;
+  created_at: Defaulted<Date>;
+}
+
+export interface PersonalDataStreamsTable {
+  key_id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+}
+
 export interface StreamsView {
   aggregate_type: string;
   aggregate_id: string;
@@ -87,6 +124,10 @@ export interface ProjectionRebuildsTable {
 /** meowmx's tables, for `Kysely<MeowmxTables>` (under the store's schema: `db.withSchema(schema)`). */
 export interface MeowmxTables {
   events: EventsTable;
+  archived_events: ArchivedEventsTable;
+  stream_lifecycle: StreamLifecycleTable;
+  personal_data_keys: PersonalDataKeysTable;
+  personal_data_streams: PersonalDataStreamsTable;
   streams: StreamsView;
   snapshots: SnapshotsTable;
   subscriptions: SubscriptionsTable;

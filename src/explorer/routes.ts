@@ -74,7 +74,7 @@ export function mountRoutes(app: Hono, { store, options, token, history, closing
     const aggregate = aggregates.get(type);
     if (aggregate === undefined) return c.json({ error: `no aggregate of type ${type} in the config file` }, 404);
     const version = whole(c, "version", 1);
-    const events = await store.load(type, required(c, "id"), { toVersion: version });
+    const events = await store.revealPersonalData(await store.load(type, required(c, "id"), { toVersion: version }));
     try {
       const parsed = events.map((event) => aggregate.parseEvent(event)).filter((event) => event !== undefined);
       return c.json({ version: events.at(-1)?.version ?? 0, state: aggregate.fold(parsed) });

@@ -4,6 +4,7 @@ import { markPrepared } from "../database/prepared-statements.js";
 import type { AppendResult, ExpectedVersion, RecordedEvent } from "./events.js";
 import { positionOf } from "./position.js";
 import type { PreparedEvents } from "./inputs.js";
+import type { StreamStatus } from "./stream-sql.js";
 
 /** Where the append statements write: the schema of the events table and its aggregate id type. */
 export interface AppendTarget {
@@ -39,13 +40,16 @@ const SUMMARY = `select min(aggregate_id::text) as aggregate_id, min(transaction
 
 /**
  * The texts of the two append statements, built once per log configuration: they run on every
- * append, so they skip Kysely's query building and are prepared once per connection. Parameters: $1 aggregate type,
+ * append, so they skip Kysely's query building and are prepared once per connection. Both refuse a
+ * stream with a lifecycle row the same way: `newStream` inserts nothing (the caller then runs
+ * `append`, which tells why), `append` returns the row's status. Parameters: $1 aggregate type,
  * $2 aggregate id, $3 the events as a JSON array; for `append`, $4 the expected version (null for
  * "any", -1 for "exists") and $5 whether the events carry ids of their own to look for.
  */
 function appendStatements({ schema, aggregateIdType }: AppendTarget) {
   const idType = aggregateIdType.cast;
   const events = `${quoteIdentifier(schema)}.events`;
+  const lifecycle = `${quoteIdentifier(schema)}.stream_lifecycle`;
   const stream = `aggregate_type = $1 and aggregate_id = $2::${idType}`;
   const input = "jsonb_array_elements($3::jsonb) with ordinality as x(value, n)";
   const columns = "(aggregate_type, aggregate_id, version, type, data, metadata, event_id, schema_version)";
@@ -56,6 +60,7 @@ function appendStatements({ schema, aggregateIdType }: AppendTarget) {
         insert into ${events} ${columns}
         select $1, $2::${idType}, x.n, x.value ->> 'type', x.value -> 'data', x.value -> 'metadata', (x.value ->> 'id')::uuid, ${schemaVersion}
         from ${input}
+        where not exists (select from ${lifecycle} where ${stream})
         order by x.n
         ${RETURNING}
       )
@@ -66,22 +71,26 @@ function appendStatements({ schema, aggregateIdType }: AppendTarget) {
                (x.value ->> 'id')::uuid as event_id, ${schemaVersion} as schema_version, x.n::int as n
         from ${input}
       ), head as (
-        select coalesce(last.version, 0) as version, coalesce(last.transaction_id <= pg_current_xact_id(), true) as in_order,
+        select coalesce(last.version, life.truncated_before - 1, 0) as version, coalesce(last.transaction_id <= pg_current_xact_id(), true) as in_order,
                case when $5::boolean
                  then (select count(*)::int from ${events} where ${stream} and event_id in (select event_id from input))
-                 else 0 end as duplicates
+                 else 0 end as duplicates,
+               life.status
         from (select 1) as one left join lateral (
           select version, transaction_id from ${events} where ${stream} order by version desc limit 1
-        ) as last on true
+        ) as last on true left join lateral (
+          select status, truncated_before from ${lifecycle} where ${stream}
+        ) as life on true
       ), inserted as (
         insert into ${events} ${columns}
         select $1, $2::${idType}, head.version + input.n, input.type, input.data, input.metadata, input.event_id, input.schema_version
         from head, input
         where ($4::int is null or head.version = $4::int or ($4::int = -1 and head.version > 0)) and head.duplicates = 0 and head.in_order
+          and head.status is null
         order by input.n
         ${RETURNING}
       )
-      select head.version as head, head.in_order, head.duplicates, summary.* from head left join (${SUMMARY}) as summary on true`),
+      select head.version as head, head.in_order, head.duplicates, head.status, summary.* from head left join (${SUMMARY}) as summary on true`),
   };
 }
 
@@ -98,7 +107,7 @@ export function statementsOf(config: AppendTarget): ReturnType<typeof appendStat
 }
 
 /** The append statement's rows: the head it found, and the inserted rows (all null when it inserted none). */
-export type AppendRow = { head: number; in_order: boolean; duplicates: number } & { [K in keyof InsertedRow]: InsertedRow[K] | null };
+export type AppendRow = { head: number; in_order: boolean; duplicates: number; status: StreamStatus | null } & { [K in keyof InsertedRow]: InsertedRow[K] | null };
 
 /** The append statement's $4: null for "any", -1 for "exists", else the version. */
 export function expectedParameter(expected: ExpectedVersion): number | null {

@@ -5,7 +5,7 @@ import type { MeowmxTables } from "../database/tables.js";
 import { type Appended, type AppendRow, expectedParameter, type InsertedRow, type statementsOf, stored } from "./append-statement.js";
 import { EVENT_COLUMNS, type EventRow, toRecordedEvent } from "./event-rows.js";
 import type { AppendResult, ExpectedVersion, RecordedEvent } from "./events.js";
-import type { StreamSql } from "./stream-sql.js";
+import { refusal, type StreamSql } from "./stream-sql.js";
 import { type PreparedEvents, versionMatches } from "./inputs.js";
 
 /** Work run inside the transaction of every append to the categories it applies to. */
@@ -33,7 +33,9 @@ export class Appender {
   ) {}
 
   async appendNothing(aggregateType: string, aggregateId: string, expected: ExpectedVersion): Promise<AppendResult> {
-    const version = await this.stream.withTypedIds(() => this.stream.headOf(this.db, aggregateType, aggregateId));
+    const { status } = await this.stream.withTypedIds(() => this.stream.lifecycleOf(this.db, aggregateType, aggregateId));
+    if (status !== null) throw refusal(status, aggregateType, aggregateId);
+    const version = await this.stream.headOf(this.db, aggregateType, aggregateId);
     if (!versionMatches(expected, version)) throw await this.conflict(aggregateType, aggregateId, expected, { head: version });
     return { version, events: [] };
   }
@@ -59,9 +61,9 @@ export class Appender {
         // statement runs again and tells why.
         const newStream = attempt === 1 && expected === 0 && !prepared.idsGiven;
         return await this.inSavepoint(async () => {
-          const appended = await (newStream
-            ? this.insertNewStream(aggregateType, aggregateId, prepared)
-            : this.insert(aggregateType, aggregateId, prepared, expected));
+          const appended =
+            (newStream ? await this.insertNewStream(aggregateType, aggregateId, prepared) : undefined) ??
+            (await this.insert(aggregateType, aggregateId, prepared, expected));
           // Inside the savepoint, so that the hook's failure takes the events with it even when the
           // caller catches it and commits. A retried append that finds its events stored already has
           // had its effects.
@@ -134,6 +136,7 @@ export class Appender {
     const first = rows[0];
     if (first === undefined) throw new Error("append statement returned no row");
     if (first.sequences === null) {
+      if (first.status !== null) throw refusal(first.status, aggregateType, aggregateId);
       if (first.duplicates > 0) return this.alreadyStored(aggregateType, aggregateId, prepared, first.head);
       if (!first.in_order && versionMatches(expected, first.head)) {
         throw await this.conflict(aggregateType, aggregateId, expected, {
@@ -147,12 +150,17 @@ export class Appender {
     return stored(aggregateType, prepared, first as InsertedRow);
   }
 
-  /** The append to a stream expected not to exist: a plain insert, refused by the unique key if it does. */
-  private async insertNewStream(aggregateType: string, aggregateId: string, prepared: PreparedEvents): Promise<Appended> {
-    const { rows } = await this.db.executeQuery<InsertedRow>(
+  /**
+   * The append to a stream expected not to exist: a plain insert, refused by the unique key if it
+   * does. Undefined when the stream has a lifecycle row (archived, deleted or truncated to nothing):
+   * then the full statement tells what stands in the way.
+   */
+  private async insertNewStream(aggregateType: string, aggregateId: string, prepared: PreparedEvents): Promise<Appended | undefined> {
+    const { rows } = await this.db.executeQuery<InsertedRow | { sequences: null }>(
       CompiledQuery.raw(this.statements.newStream, [aggregateType, aggregateId, prepared.json]),
     );
-    return stored(aggregateType, prepared, rows[0]!);
+    const row = rows[0]!;
+    return row.sequences === null ? undefined : stored(aggregateType, prepared, row);
   }
 
   /** A repeated append of events already in the stream settles to the stored events. */

@@ -22,6 +22,7 @@ import {
 } from "./events.js";
 import { decodePosition } from "./position.js";
 import { readInPages } from "./read-pages.js";
+import { StreamLifecycle } from "./stream-lifecycle.js";
 import { StreamSql } from "./stream-sql.js";
 import { streamPartition } from "./stream-partition.js";
 import { assertAggregateId, assertDirection, assertExpectedVersion, assertTypeString, optionalWholeNumber, prepareEvents } from "./inputs.js";
@@ -138,6 +139,32 @@ export class EventLog {
       (error) => error instanceof ConcurrencyError && error.needsNewTransaction,
       () => scope.transaction((log) => log.appendEvents(aggregateType, aggregateId, events, options)),
     );
+  }
+
+  /** Archives, restores, deletes and truncates streams: on a transaction's log only, since each holds a lock until its transaction ends. */
+  get lifecycle(): StreamLifecycle {
+    if (this.scope.kind !== "transaction") throw new Error("stream lifecycle operations run on a transaction's log");
+    return new StreamLifecycle(this.db, this.stream, this.config.schema);
+  }
+
+  /** The first version a truncation of the stream kept, or undefined when it was never truncated. */
+  async truncatedBefore(aggregateType: string, aggregateId: string): Promise<number | undefined> {
+    const { truncatedBefore } = await this.stream.withTypedIds(() => this.stream.lifecycleOf(this.db, aggregateType, aggregateId));
+    return truncatedBefore ?? undefined;
+  }
+
+  /** The data of every event of these streams, archived ones included, in no order. */
+  async dataOf(streams: ReadonlyArray<{ aggregateType: string; aggregateId: string }>): Promise<unknown[]> {
+    if (streams.length === 0) return [];
+    const types = streams.map((stream) => stream.aggregateType);
+    const ids = streams.map((stream) => stream.aggregateId);
+    const idType = sql.raw(this.config.aggregateIdType.cast);
+    const { rows } = await sql<{ data: unknown }>`
+      with wanted as (select aggregate_type, aggregate_id::${idType} as aggregate_id from unnest(${types}::text[], ${ids}::text[]) as w(aggregate_type, aggregate_id))
+      select e.data from ${this.stream.events} as e join wanted as w on e.aggregate_type = w.aggregate_type and e.aggregate_id = w.aggregate_id
+      union all
+      select a.data from ${sql.id(this.config.schema, "archived_events")} as a join wanted as w on a.aggregate_type = w.aggregate_type and a.aggregate_id = w.aggregate_id`.execute(this.db);
+    return rows.map((row) => row.data);
   }
 
   /** The events of one stream, by version; an empty array when the stream does not exist. */

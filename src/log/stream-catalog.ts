@@ -18,6 +18,14 @@ export interface StreamSummary {
   readonly updatedAt: Date;
 }
 
+/** An archived stream: its version and when it was archived. */
+export interface ArchivedStream {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly version: number;
+  readonly archivedAt: Date;
+}
+
 /** A page of a category's streams, and how many match in all. */
 export interface StreamPage {
   readonly streams: StreamSummary[];
@@ -60,6 +68,19 @@ export class StreamCatalog {
       streams: rows.map((row) => ({ aggregateType, aggregateId: row.aggregate_id, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at })),
       total: counted[0]?.total ?? 0,
     };
+  }
+
+  /** The archived streams of a category (of every one when undefined), by category and id. */
+  async archivedStreams(db: Kysely<MeowmxTables>, aggregateType: string | undefined, limit: number): Promise<ArchivedStream[]> {
+    const { rows } = await sql<ArchivedStream>`
+      select life.aggregate_type as "aggregateType", life.aggregate_id::text as "aggregateId", life.changed_at as "archivedAt",
+             coalesce((select max(version) from ${sql.id(this.schema, "archived_events")} as a
+                       where a.aggregate_type = life.aggregate_type and a.aggregate_id = life.aggregate_id), life.truncated_before - 1, 0) as version
+      from ${sql.id(this.schema, "stream_lifecycle")} as life
+      where life.status = 'archived' ${aggregateType === undefined ? sql`` : sql`and life.aggregate_type = ${aggregateType}`}
+      order by life.aggregate_type, life.aggregate_id
+      limit ${limit}`.execute(db);
+    return rows;
   }
 
   /** How many events these categories hold: the total of a progress bar. */

@@ -1,13 +1,30 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { AggregateIdType } from "../database/backend.js";
 import { isBadValueForType } from "../database/database-errors.js";
-import { InvalidEventError } from "../errors.js";
+import { InvalidEventError, StreamArchivedError, StreamDeletedError } from "../errors.js";
 import type { MeowmxTables } from "../database/tables.js";
+
+/** What refuses appends to a stream: an archive or a deletion. */
+export type StreamStatus = "archived" | "deleted";
+
+/** A stream's lifecycle: nulls for a stream that was never archived, deleted or truncated. */
+export interface StreamLifecycleRow {
+  readonly status: StreamStatus | null;
+  /** The first version a truncation kept. */
+  readonly truncatedBefore: number | null;
+}
+
+/** The error an append to a stream with this status gets. */
+export function refusal(status: StreamStatus, aggregateType: string, aggregateId: string): StreamArchivedError | StreamDeletedError {
+  return status === "archived" ? new StreamArchivedError(aggregateType, aggregateId) : new StreamDeletedError(aggregateType, aggregateId);
+}
 
 /** The SQL fragments that name one stream of the events table, shared by appends and loads. */
 export class StreamSql {
   /** The events table. */
   readonly events: RawBuilder<unknown>;
+  /** The table of archived, deleted and truncated streams. */
+  readonly lifecycle: RawBuilder<unknown>;
   private readonly idType: RawBuilder<unknown>;
 
   constructor(
@@ -15,6 +32,7 @@ export class StreamSql {
     private readonly aggregateIdType: AggregateIdType,
   ) {
     this.events = sql.id(schema, "events");
+    this.lifecycle = sql.id(schema, "stream_lifecycle");
     this.idType = sql.raw(aggregateIdType.cast);
   }
 
@@ -23,11 +41,24 @@ export class StreamSql {
     return sql`aggregate_type = ${aggregateType} and aggregate_id = ${aggregateId}::${this.idType}`;
   }
 
-  /** The stream's version (0 for no stream): one descent of the (stream, version) index. */
+  /**
+   * The stream's version (0 for no stream): one descent of the (stream, version) index, and the
+   * version a truncation of every event left.
+   */
   async headOf(db: Kysely<MeowmxTables>, aggregateType: string, aggregateId: string): Promise<number> {
     const { rows } = await sql<{ version: number }>`
-      select coalesce((select version from ${this.events} where ${this.isStream(aggregateType, aggregateId)} order by version desc limit 1), 0) as version`.execute(db);
+      select coalesce(
+        (select version from ${this.events} where ${this.isStream(aggregateType, aggregateId)} order by version desc limit 1),
+        (select truncated_before - 1 from ${this.lifecycle} where ${this.isStream(aggregateType, aggregateId)}),
+        0) as version`.execute(db);
     return rows[0]?.version ?? 0;
+  }
+
+  /** The stream's lifecycle row: whether it is archived or deleted, and where it was truncated. */
+  async lifecycleOf(db: Kysely<MeowmxTables>, aggregateType: string, aggregateId: string): Promise<StreamLifecycleRow> {
+    const { rows } = await sql<StreamLifecycleRow>`
+      select status, truncated_before as "truncatedBefore" from ${this.lifecycle} where ${this.isStream(aggregateType, aggregateId)}`.execute(db);
+    return rows[0] ?? { status: null, truncatedBefore: null };
   }
 
   /** Reports an id that PostgreSQL cannot cast to the id column's type as bad input. */

@@ -153,4 +153,62 @@ export const MIGRATIONS: ReadonlyArray<MeowmxMigration> = [
   add column attempt_limit integer`,
     ],
   },
+  {
+    name: "0008_stream_lifecycle",
+    // A stream's life beyond its events: archived or deleted (a tombstone that refuses appends), and
+    // where a truncation left it (its versions below truncated_before are gone). A row only for a
+    // stream that has had one of these: the append statement's lookup finds nothing for the rest.
+    // Archived events move to a table of their own, so that the log's readers and indexes never
+    // pass over them.
+    statements: ({ schema, aggregateIdType }) => {
+      const s = quoteIdentifier(schema);
+      return [
+        `create table ${s}.stream_lifecycle (
+  aggregate_type text not null,
+  aggregate_id ${aggregateIdType} not null,
+  status text check (status in ('archived', 'deleted')),
+  truncated_before integer check (truncated_before > 1),
+  changed_at timestamptz not null default now(),
+  primary key (aggregate_type, aggregate_id)
+)`,
+        `create table ${s}.archived_events (
+  sequence bigint not null,
+  transaction_id xid8 not null,
+  aggregate_type text not null,
+  aggregate_id ${aggregateIdType} not null,
+  version integer not null,
+  type text not null,
+  data jsonb not null,
+  metadata jsonb not null,
+  event_id uuid not null,
+  created_at timestamptz not null,
+  schema_version integer not null,
+  primary key (aggregate_type, aggregate_id, version)
+)`,
+      ];
+    },
+  },
+  {
+    name: "0009_personal_data",
+    // One data key per subject, wrapped when the store has an encryptionKey; forgetting a subject
+    // deletes its row. Which streams hold values sealed with each key: what a forget must invalidate.
+    statements: ({ schema, aggregateIdType }) => {
+      const s = quoteIdentifier(schema);
+      return [
+        `create table ${s}.personal_data_keys (
+  subject text primary key,
+  key_id uuid not null unique,
+  key bytea not null,
+  wrapped boolean not null,
+  created_at timestamptz not null default now()
+)`,
+        `create table ${s}.personal_data_streams (
+  key_id uuid not null,
+  aggregate_type text not null,
+  aggregate_id ${aggregateIdType} not null,
+  primary key (key_id, aggregate_type, aggregate_id)
+)`,
+      ];
+    },
+  },
 ];

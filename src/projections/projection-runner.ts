@@ -151,9 +151,9 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
     let events = 0;
     let position = "";
     // One page: one read of the rebuild's states it touches, one write.
-    const foldPage = async (db: Kysely<any>, page: ReadonlyArray<RecordedEvent>) => {
+    const foldPage = async (db: Kysely<any>, stored: ReadonlyArray<RecordedEvent>) => {
       const parsed: ProjectionEvent<any>[] = [];
-      for (const event of page) {
+      for (const event of await scope.reveal(stored, projection.from, db)) {
         const folded = projection.parse(event);
         if (folded !== undefined) parsed.push(folded);
         events++;
@@ -222,7 +222,8 @@ export class ProjectionRunner<S, Tx extends { db: Kysely<any> }> {
   }
 
   /** Folds a batch into the states it touches: one read of them, one write, in the batch's transaction. */
-  private async handle(events: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
+  private async handle(stored: ReadonlyArray<RecordedEvent>, tx: Tx): Promise<void> {
+    const events = await this.scope.reveal(stored, this.projection.from, tx.db);
     const parsed = events.flatMap((event) => this.projection.parse(event) ?? []);
     if (parsed.length === 0) return;
     const states = this.scope.tables.projectionStates;

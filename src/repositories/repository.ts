@@ -5,8 +5,7 @@ import type {
   AggregateNewEvent,
   EventSchemas,
 } from "../aggregates/define-aggregate.js";
-import { ConcurrencyError, StreamNotFoundError } from "../errors.js";
-import type { EventLog } from "../log/event-log.js";
+import { ConcurrencyError, StreamNotFoundError, StreamTruncatedError } from "../errors.js";
 import type { RecordedEvent } from "../log/events.js";
 import { assertJson, type JsonObject } from "../json.js";
 import { assertMaxAttempts, backoffDelay, sleep } from "../retry.js";
@@ -143,7 +142,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
         if (unchecked && outcome.result.events.length === 0) {
           // Writing nothing checks no version: make sure the state the command saw was current.
           unchecked = false;
-          const fresh = await this.catchUp(this.scope.log, aggregateId, current);
+          const fresh = await this.catchUp(this.scope, aggregateId, current);
           if (fresh.version !== current.version) {
             current = { ...fresh, snapshotVersion: current.snapshotVersion };
             attempt--;
@@ -155,7 +154,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || error.needsNewTransaction || attempt >= maxAttempts) throw error;
         await sleep(backoffDelay(attempt));
-        current = { ...(await this.catchUp(this.scope.log, aggregateId, current)), snapshotVersion: current.snapshotVersion };
+        current = { ...(await this.catchUp(this.scope, aggregateId, current)), snapshotVersion: current.snapshotVersion };
       }
     }
   }
@@ -175,18 +174,20 @@ export class Repository<T extends string, E extends EventSchemas, S> {
     const type = this.aggregate.type;
     const every = this.aggregate.snapshotEvery;
     const snapshotDue = every !== undefined && current.version + events.length - current.snapshotVersion >= every;
-    const write = async (log: EventLog, snapshots?: SnapshotStore) => {
-      const { version, events: recorded } = await log.append(type, aggregateId, events, { expectedVersion: current.version });
+    // Stored with their personal fields sealed; folded as they are.
+    const sealed = await this.scope.personalData.seal(this.scope.db, this.aggregate, aggregateId, events);
+    const write = async (scope: Scope, snapshots?: SnapshotStore) => {
+      const { version, events: recorded } = await scope.log.append(type, aggregateId, sealed, { expectedVersion: current.version });
       // The events were validated above: fold the stored copies with their parsed data.
       const typed = recorded.map((event, i) => ({ ...event, data: events[i]!.data }) as AggregateEvent<E>);
       // A retried command whose events carry ids may find them stored already, at earlier versions or
       // followed by other writers' events: then they are not folded again, the stream is read instead.
       const follows = recorded[0]!.version === current.version + 1 && version === current.version + recorded.length;
-      const loaded = follows ? { state: this.aggregate.fold(typed, current.state), version } : await this.catchUp(log, aggregateId, current);
+      const loaded = follows ? { state: this.aggregate.fold(typed, current.state), version } : await this.catchUp(scope, aggregateId, current);
       if (snapshots !== undefined) await this.writeSnapshot(snapshots, aggregateId, loaded.version, loaded.state);
       return { ...loaded, events: typed };
     };
-    const result = await (snapshotDue ? this.scope.transaction((tx) => write(tx.log, tx.snapshots)) : write(this.scope.log));
+    const result = await (snapshotDue ? this.scope.transaction((tx) => write(tx, tx.snapshots)) : write(this.scope));
     return { result, snapshotVersion: snapshotDue ? result.version : current.snapshotVersion };
   }
 
@@ -206,21 +207,29 @@ export class Repository<T extends string, E extends EventSchemas, S> {
         ? undefined
         : await this.scope.snapshots.read(this.aggregate.type, aggregateId, this.aggregate.snapshotKey);
     const start = snapshot === undefined ? { state: this.aggregate.initialState, version: 0 } : { state: freeze(snapshot.state as S, true), version: snapshot.version };
-    const caughtUp = await this.catchUp(this.scope.log, aggregateId, start);
+    const caughtUp = await this.catchUp(this.scope, aggregateId, start);
     return { ...caughtUp, snapshotVersion: start.version };
   }
 
-  /** The state after the events that follow `from.version`, read and validated. */
-  private async catchUp(log: EventLog, aggregateId: string, from: Loaded<S>): Promise<Loaded<S>> {
+  /**
+   * The state after the events that follow `from.version`, read and validated; a
+   * {@link StreamTruncatedError} when some of those events were truncated away.
+   */
+  private async catchUp(scope: Scope, aggregateId: string, from: Loaded<S>): Promise<Loaded<S>> {
     const { type, readsRecordedEvents } = this.aggregate;
+    const { log } = scope;
     const stored: ReadonlyArray<RecordedEvent> = readsRecordedEvents
       ? await log.load(type, aggregateId, { fromVersion: from.version + 1 })
       : // No reducer takes the recorded event: what it would carry beyond these fields goes unread.
         (await log.loadData(type, aggregateId, from.version + 1)).map(
           (row) => ({ aggregateType: type, aggregateId, version: row.version, type: row.type, data: row.data, schemaVersion: row.schemaVersion }) as unknown as RecordedEvent,
         );
+    const first = stored[0]?.version ?? (await log.truncatedBefore(type, aggregateId));
+    // Events missing between the state and what is stored were truncated away: folding on would give a wrong state.
+    if (first !== undefined && first > from.version + 1) throw new StreamTruncatedError(type, aggregateId, first, from.version);
     if (stored.length === 0) return from;
-    const parsed = stored.flatMap((event: RecordedEvent) => this.aggregate.parseEvent(event) ?? []);
+    const revealed = await scope.reveal(stored, [this.aggregate]);
+    const parsed = revealed.flatMap((event: RecordedEvent) => this.aggregate.parseEvent(event) ?? []);
     return { state: this.aggregate.fold(parsed, from.state), version: stored.at(-1)!.version };
   }
 }

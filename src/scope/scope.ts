@@ -4,6 +4,9 @@ import type { ReadReplica } from "../database/read-replica.js";
 import { EventLog, type EventLogConfig } from "../log/event-log.js";
 import type { ReadOptions, RecordedEvent } from "../log/events.js";
 import type { Logger } from "../logger.js";
+import type { Projection } from "../projections/define-projection.js";
+import type { PersonalData } from "../personal-data/personal-data.js";
+import type { AnyAggregate } from "../aggregates/define-aggregate.js";
 import type { Checkpoints } from "../tables/checkpoints.js";
 import type { ParkedEvents } from "../tables/parked-events.js";
 import type { ProjectionStates } from "../tables/projection-states.js";
@@ -32,6 +35,10 @@ export interface ScopeSetup<Tx> {
   readonly telemetry: Telemetry;
   /** The read replica and the log on it, when there is one. */
   readonly replica?: { readonly reads: Pick<ReadReplica, "run">; readonly log: EventLog };
+  /** Seals and opens personal data. */
+  readonly personalData: PersonalData;
+  /** The projections this store knows by name (inline ones and those it opened): whose states a deleted stream's removal reaches. */
+  readonly projections: Map<string, Projection<any, any>>;
   /** The face a transaction shows to handlers and to `store.transaction`'s function. */
   session(scope: TransactionScope<Tx>): Tx;
   /** Announces that events committed. */
@@ -73,8 +80,29 @@ export class Scope<Tx = unknown> {
     return this.setup.log.schema;
   }
 
+  /** The declared SQL type of aggregate ids, for argument checks. */
+  get aggregateIdType(): string {
+    return this.setup.log.aggregateIdType.declared;
+  }
+
   get tables(): Tables {
     return this.setup.tables;
+  }
+
+  get personalData(): PersonalData {
+    return this.setup.personalData;
+  }
+
+  /**
+   * `events` with their personal values opened (through `db`, default this scope's), when some
+   * definition among `definitions` has any; as they are otherwise.
+   */
+  async reveal<E extends { readonly data: unknown }>(events: ReadonlyArray<E>, definitions: ReadonlyArray<AnyAggregate>, db: Kysely<any> = this.db): Promise<ReadonlyArray<E>> {
+    return definitions.some((definition) => definition.holdsPersonalData) ? this.setup.personalData.reveal(db, events) : events;
+  }
+
+  get projections(): Map<string, Projection<any, any>> {
+    return this.setup.projections;
   }
 
   get logger(): Logger {

@@ -6,6 +6,8 @@ import { assertSchemaName, assertTypeName } from "../database/identifiers.js";
 import { InvalidArgumentError } from "../errors.js";
 import { Commits } from "../notifications/commits.js";
 import { CONSOLE_LOGGER, type Logger } from "../logger.js";
+import { PersonalData } from "../personal-data/personal-data.js";
+import { PersonalDataKeys } from "../tables/personal-data-keys.js";
 import { migrate } from "../migrations/migrate.js";
 import { assertLogFromThisCluster, type PositionRepair, renumberPositions } from "../migrations/restored-log.js";
 import type { Projection } from "../projections/define-projection.js";
@@ -73,6 +75,11 @@ export interface ConnectConfig {
    * does not answer is left for the primary for a few seconds, then tried again.
    */
   readonly readReplica?: ReadReplicaConfig;
+  /**
+   * Wraps the keys that seal personal data (see `personalData`): 32 bytes, as a Uint8Array, 64 hex
+   * digits or base64. Without it the keys table holds the data keys as they are.
+   */
+  readonly encryptionKey?: string | Uint8Array;
 }
 
 /** Where the read replica is: a connection string (the store opens its own pool) or a pg.Pool. */
@@ -107,6 +114,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
   const schema = assertSchemaName(config.schema ?? DEFAULT_SCHEMA);
   const configuredIdType = assertTypeName(config.aggregateIdType ?? DEFAULT_AGGREGATE_ID_TYPE);
   const logger = config.logger ?? CONSOLE_LOGGER;
+  const personalData = new PersonalData(new PersonalDataKeys(schema), config.encryptionKey);
   const target = resolveTarget(config);
   const replicaTarget = resolveReplicaTarget(config, target);
   const backend = await openBackend(target, logger);
@@ -128,6 +136,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
       commits,
       logger,
       replica,
+      personalData,
     });
     // Before the first migration there is nothing to rebuild (nor the table that would tell).
     if (existing !== undefined) {

@@ -1,7 +1,9 @@
 import type { Kysely } from "kysely";
-import type { Aggregate, EventSchemas } from "../aggregates/define-aggregate.js";
+import { type Aggregate, type AnyAggregate, definitionOf, type EventSchemas } from "../aggregates/define-aggregate.js";
 import { Repository } from "../repositories/repository.js";
 import type { Scope } from "../scope/scope.js";
+import { InvalidArgumentError } from "../errors.js";
+import { assertAggregateId, assertTypeString } from "../log/inputs.js";
 import type { EventLog } from "../log/event-log.js";
 import type {
   AppendOptions,
@@ -54,8 +56,11 @@ export class Session {
    * });
    * ```
    */
-  append(aggregateType: string, aggregateId: string, events: ReadonlyArray<NewEvent>, options?: AppendOptions): Promise<AppendResult> {
-    return this.log.append(aggregateType, aggregateId, events, options);
+  async append(aggregateType: string, aggregateId: string, events: ReadonlyArray<NewEvent>, options?: AppendOptions): Promise<AppendResult> {
+    // Events made by a definition's builders have their personal fields sealed; others are stored as given.
+    const definition = personalDefinitionOf(aggregateType, events);
+    const stored = definition === undefined ? events : await this.scope.personalData.seal(this.db, definition, aggregateId, events);
+    return this.log.append(aggregateType, aggregateId, stored, options);
   }
 
   /**
@@ -119,6 +124,138 @@ export class Session {
   }
 
   /**
+   * `events` (from `load`, `read`, `readAll`...) with their personal values opened, or read as their
+   * `forgotten` values where their subject was forgotten: what repositories, projections and
+   * subscriptions get. One query fetches the keys for all of them.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * const clear = await store.revealPersonalData(await store.load("customer", "c-1"));
+   * ```
+   */
+  async revealPersonalData<E extends RecordedEvent>(events: ReadonlyArray<E>): Promise<E[]> {
+    return this.scope.personalData.reveal(this.scope.db, events);
+  }
+
+  /**
+   * Archives a stream (in this session's transaction, or one of its own): its events stay stored but leave the log (load, read, repositories,
+   * subscriptions and projection rebuilds no longer see them), its snapshot is dropped, and appends
+   * to it throw {@link StreamArchivedError} until {@link restoreStream}. Archiving an archived stream
+   * does nothing; a stream that never existed is a {@link StreamNotFoundError}. Appends to any stream
+   * wait while it runs.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * await store.append("order", "o-1", [{ type: "OrderCreated", data: {} }]);
+   * await store.archiveStream("order", "o-1");
+   * ```
+   */
+  async archiveStream(aggregateType: string, aggregateId: string): Promise<void> {
+    this.assertStream(aggregateType, aggregateId);
+    await this.scope.transaction(async (scope) => {
+      const { changed } = await scope.log.lifecycle.archiveStream(aggregateType, aggregateId);
+      if (changed) await scope.snapshots.remove(aggregateType, aggregateId);
+    });
+  }
+
+  /**
+   * Brings an archived stream back, its events at their old versions and positions. Subscriptions
+   * that passed those positions meanwhile do not get them; a projection rebuild does.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * await store.restoreStream("order", "o-1");
+   * ```
+   */
+  async restoreStream(aggregateType: string, aggregateId: string): Promise<void> {
+    this.assertStream(aggregateType, aggregateId);
+    await this.scope.transaction((scope) => scope.log.lifecycle.restoreStream(aggregateType, aggregateId));
+  }
+
+  /**
+   * Deletes a stream for good, in one transaction: its events (archived or not), its snapshot, and
+   * its state (the key equal to its aggregate id) in each projection this store knows that reads
+   * its category. A tombstone stays: appends to it throw {@link StreamDeletedError}. Deleting a
+   * deleted stream does nothing.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * await store.deleteStream("order", "o-1");
+   * ```
+   */
+  async deleteStream(aggregateType: string, aggregateId: string): Promise<void> {
+    this.assertStream(aggregateType, aggregateId);
+    await this.scope.transaction(async (scope) => {
+      const { changed } = await scope.log.lifecycle.deleteStream(aggregateType, aggregateId);
+      if (!changed) return;
+      await scope.snapshots.remove(aggregateType, aggregateId);
+      const readers = [...scope.projections.values()].filter((projection) => projection.aggregateTypes.includes(aggregateType));
+      await scope.tables.projectionStates.removeKey(scope.db, readers.map((projection) => projection.name), aggregateId);
+    });
+  }
+
+  /**
+   * Removes the stream's versions below `before` (from 1 to its version + 1). `load` returns what is
+   * left at its versions; a repository then needs a snapshot at version `before - 1` or later, and
+   * throws {@link StreamTruncatedError} without one.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * await store.truncateStream("order", "o-1", { before: 500 });
+   * ```
+   */
+  async truncateStream(aggregateType: string, aggregateId: string, options: { before: number }): Promise<void> {
+    this.assertStream(aggregateType, aggregateId);
+    const before = options?.before;
+    if (!Number.isSafeInteger(before) || before < 1) throw new InvalidArgumentError(`before must be a whole number from 1, got ${String(before)}`);
+    await this.scope.transaction((scope) => scope.log.lifecycle.truncateStream(aggregateType, aggregateId, before));
+  }
+
+  /**
+   * Forgets a subject of personal data: destroys its key, after which every personal field sealed
+   * with it reads as its `forgotten` value, in this process and every other. In the same
+   * transaction, it drops the snapshots of the streams that held its values and the projection
+   * states whose JSON contains one of them in clear (those projections are marked outdated and
+   * rebuild at their next start). Forgetting a subject without a key does nothing.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "meowmx";
+   * const store = await connect();
+   * await store.forget("c-1");
+   * ```
+   */
+  async forget(subject: string): Promise<void> {
+    if (typeof subject !== "string" || subject.length === 0) throw new InvalidArgumentError(`a subject is a non-empty string, got ${JSON.stringify(subject)}`);
+    await this.scope.transaction(async (scope) => {
+      const destroyed = await scope.personalData.destroyKey(scope.db, subject);
+      if (destroyed === undefined) return;
+      for (const stream of destroyed.streams) await scope.snapshots.remove(stream.aggregateType, stream.aggregateId);
+      const texts = new Set<string>();
+      for (const data of await scope.log.dataOf(destroyed.streams)) {
+        for (const value of destroyed.valuesIn(data)) stringsIn(value, texts);
+      }
+      const outdated = await scope.tables.projectionStates.removeContaining(scope.db, [...texts]);
+      await scope.tables.projectionVersions.outdated(scope.db, outdated);
+    });
+  }
+
+  private assertStream(aggregateType: string, aggregateId: string): void {
+    assertTypeString(aggregateType, "aggregate type");
+    assertAggregateId(aggregateId, this.scope.aggregateIdType);
+  }
+
+  /**
    * Every committed event in commit order, fetched page by page in bounded memory.
    *
    * @example
@@ -130,5 +267,24 @@ export class Session {
    */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
     return this.log.readAll(options);
+  }
+}
+
+/** The definition of `aggregateType` with personal data that made one of `events`, if one did. */
+function personalDefinitionOf(aggregateType: string, events: ReadonlyArray<NewEvent>): AnyAggregate | undefined {
+  if (!Array.isArray(events)) return undefined;
+  for (const event of events) {
+    const definition = typeof event === "object" && event !== null ? definitionOf(event) : undefined;
+    if (definition !== undefined && definition.holdsPersonalData && definition.type === aggregateType) return definition;
+  }
+  return undefined;
+}
+
+/** Adds the strings inside `value` to `texts`, as they appear inside JSON text. */
+function stringsIn(value: unknown, texts: Set<string>): void {
+  if (typeof value === "string") {
+    if (value.length > 0) texts.add(JSON.stringify(value).slice(1, -1));
+  } else if (typeof value === "object" && value !== null) {
+    for (const child of Object.values(value)) stringsIn(child, texts);
   }
 }

@@ -21,6 +21,7 @@ import { WakeSignal } from "../notifications/wake-signal.js";
 import { decodePosition } from "../log/position.js";
 import type { Projection } from "../projections/define-projection.js";
 import { inlineProjectionsHook } from "../projections/inline-projections.js";
+import type { PersonalData } from "../personal-data/personal-data.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import { checkEvents, definitionsByType, type EventCheckProgress, type EventCheckReport } from "../aggregates/check-events.js";
 import type { Aggregate, AnyAggregate } from "../aggregates/define-aggregate.js";
@@ -60,6 +61,8 @@ export interface StoreParts {
   readonly telemetry: Telemetry;
   /** The streaming replica that takes the reads the contract gives it; undefined: all on the primary. */
   readonly replica?: ReadReplica;
+  /** Seals and opens personal data, with the store's encryptionKey. */
+  readonly personalData: PersonalData;
 }
 
 /**
@@ -192,6 +195,7 @@ export class Store extends Session {
       subscribe: (config) => this.subscribe(config),
     });
     this.projections.set(projection.name, runner);
+    this.scope.projections.set(projection.name, projection);
     return runner;
   }
 
@@ -213,7 +217,9 @@ export class Store extends Session {
     options: { onProgress?: (progress: EventCheckProgress) => void } = {},
   ): Promise<EventCheckReport> {
     const aggregateTypes = [...definitionsByType(aggregates).keys()];
-    return checkEvents(aggregates, this.readAll({ aggregateTypes }), options.onProgress);
+    // Page by page with their personal values opened, as loads will read them: one key query a page.
+    const events = readInPages(async (page) => [...(await this.scope.reveal(await this.read(page), aggregates))], { aggregateTypes });
+    return checkEvents(aggregates, events, options.onProgress);
   }
 
   /**
@@ -330,12 +336,14 @@ function scopeOf(parts: StoreParts): Scope<TransactionSession> {
     schema,
     aggregateIdType: parts.aggregateIdType,
     telemetry: parts.telemetry,
-    ...(parts.inlineProjections.length === 0 ? {} : { appendHook: inlineProjectionsHook(parts.inlineProjections, projectionStates) }),
+    ...(parts.inlineProjections.length === 0 ? {} : { appendHook: inlineProjectionsHook(parts.inlineProjections, projectionStates, parts.personalData) }),
   };
   return poolScope<TransactionSession>({
     backend: parts.backend,
     log,
     tables: { checkpoints: new Checkpoints(schema), parkedEvents: new ParkedEvents(schema), projectionStates, projectionVersions: new ProjectionVersions(schema), rebuilds: new RebuildTables(schema) },
+    personalData: parts.personalData,
+    projections: new Map(parts.inlineProjections.map((projection) => [projection.name, projection])),
     logger: parts.logger,
     telemetry: parts.telemetry,
     ...(parts.replica === undefined ? {} : { replica: { reads: parts.replica, log: new EventLog(parts.replica.db, log, { kind: "replica" }) } }),

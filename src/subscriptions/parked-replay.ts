@@ -5,7 +5,8 @@ import { positionBefore } from "../log/position.js";
 import type { Scope } from "../scope/scope.js";
 
 /**
- * Runs `handler` again on every event the subscription `name` parked, oldest first, each in its own
+ * Runs `handler` again on every event the subscription `name` parked (its personal values opened, as
+ * a worker's handler gets them), oldest first, each in its own
  * transaction that also forgets it; stops at the first that fails again. No worker needs to run.
  */
 export async function replayParked<Tx>(
@@ -22,10 +23,11 @@ export async function replayParked<Tx>(
       const handled = await scope.transaction(async ({ session: tx, db, log }) => {
         // Taken first: a replay running at the same time waits here, then finds the event gone.
         if (!(await scope.tables.parkedEvents.unpark(db, name, parked.position))) return false;
-        const [event] = await log.read({ after: positionBefore(parked.position), limit: 1 });
-        if (event === undefined || event.position !== parked.position) {
+        const [stored] = await log.read({ after: positionBefore(parked.position), limit: 1 });
+        if (stored === undefined || stored.position !== parked.position) {
           throw new SubscriptionError(name, `parked event ${parked.position} is no longer in the log`, parked.position);
         }
+        const [event] = (await scope.personalData.reveal(db, [stored])) as [RecordedEvent];
         await withEventMetadata(causationMetadata(event), () => handler(event, tx));
         return true;
       });

@@ -311,7 +311,8 @@ export class Subscription<Tx> {
         }
         // Handle what comes before a failing event on its own, then the failing event alone.
         if (failing >= 0) events = events.slice(0, Math.max(failing, 1));
-        await this.handlers.handle(await this.parkBehind(db, events), tx);
+        // Handlers get personal values opened, with the keys read in the batch's transaction.
+        await this.handlers.handle(await this.scope.personalData.reveal(db, await this.parkBehind(db, events)), tx);
         try {
           await checkpoints.advance(db, name, partition, claimed, events.at(-1)?.position ?? claimed, this.owner, leaseMs);
         } catch (error) {

@@ -65,6 +65,32 @@ export class ProjectionStates {
     await sql`select pg_advisory_xact_lock(${rebuildLockKey(name)})`.execute(db);
   }
 
+  /** Removes the state of `key` from each of the projections `names`, once their writers of that key are done. */
+  async removeKey(db: Kysely<MeowmxTables>, names: ReadonlyArray<string>, key: string): Promise<void> {
+    for (const name of [...names].sort()) {
+      await this.lockForWriting(db, name);
+      await this.lockKeys(db, name, [key]);
+      await sql`delete from ${this.table} where name = ${name} and key = ${key}`.execute(db);
+    }
+  }
+
+  /**
+   * Removes every state, built or being rebuilt, whose JSON text contains one of `texts`, and returns
+   * the names of the projections that had one.
+   */
+  async removeContaining(db: Kysely<MeowmxTables>, texts: ReadonlyArray<string>): Promise<string[]> {
+    if (texts.length === 0) return [];
+    const patterns = texts.map((text) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    const { rows } = await sql<{ name: string }>`
+      with built as (delete from ${sql.id(this.schema, "projection_states")} where state::text like any(${patterns}::text[]) returning name),
+      rebuilding as (
+        delete from ${sql.id(this.schema, "projection_rebuild_states")} as s using ${sql.id(this.schema, "projection_rebuilds")} as r
+        where s.name = r.id and s.state::text like any(${patterns}::text[]) returning r.name
+      )
+      select distinct name from (select name from built union all select name from rebuilding) as removed`.execute(db);
+    return rows.map((row) => row.name);
+  }
+
   /** Writes new states and deletes the keys whose state became null. */
   async write<S>(db: Kysely<MeowmxTables>, name: string, changes: ReadonlyMap<string, StateChange<S>>): Promise<void> {
     const upserts = [...changes].filter(([, change]) => change.state !== null);

@@ -32,4 +32,15 @@ export class ProjectionVersions {
   async adopt(db: Kysely<MeowmxTables>, name: string, version: number): Promise<void> {
     await sql`insert into ${this.table} (name, version) values (${name}, ${version}) on conflict (name) do nothing`.execute(db);
   }
+
+  /** Records that the states of `names` are no longer what their definition builds: each rebuilds at its next start. */
+  async outdated(db: Kysely<MeowmxTables>, names: ReadonlyArray<string>): Promise<void> {
+    if (names.length === 0) return;
+    await sql`
+      insert into ${this.table} (name, version) select unnest(${[...names]}::text[]), ${OUTDATED}
+      on conflict (name) do update set version = excluded.version`.execute(db);
+  }
 }
+
+/** The version recorded for states that no definition built as they are: below every definition's own. */
+export const OUTDATED = -1;

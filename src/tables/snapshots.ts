@@ -42,4 +42,9 @@ export class SnapshotStore {
       )
       .execute();
   }
+
+  /** Removes the stream's snapshot. */
+  async remove(aggregateType: string, aggregateId: string): Promise<void> {
+    await this.db.withSchema(this.schema).deleteFrom("snapshots").where("aggregate_type", "=", aggregateType).where("aggregate_id", "=", aggregateId).execute();
+  }
 }

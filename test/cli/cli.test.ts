@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { connect, withEventMetadata } from "../../src/index.js";
+import { z } from "zod";
+import { connect, defineAggregate, personalData, withEventMetadata } from "../../src/index.js";
 import { describePostgres, postgresUrl } from "../support/backends.js";
 import { OrderV1, OrderV3 } from "../support/order-versions.js";
 import { QUIET } from "../support/quiet-logger.js";
@@ -55,6 +56,40 @@ describe("meowmx CLI", () => {
     const json = await meowmx("--data-dir", dir, "events", "--type", "order", "--id", "o-1", "--limit", "2", "--json");
     const lines = json.stdout.trim().split("\n").map((line) => JSON.parse(line));
     expect(lines.map((event) => event.version)).toEqual([1, 2]);
+  });
+
+  it("archives, lists archived, restores and (only with --yes) deletes a stream; forgets a subject", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "meowmx-cli-"));
+    dirs.push(dir);
+    expect((await meowmx("--data-dir", dir, "demo")).code).toBe(0);
+    expect((await meowmx("--data-dir", dir, "archive", "order", "o-1")).stdout).toBe("archived order/o-1\n");
+    expect((await meowmx("--data-dir", dir, "streams", "order")).stdout).toBe("");
+    expect((await meowmx("--data-dir", dir, "streams", "--archived")).stdout).toMatch(/^order\/o-1 {2}version 10 {2}archived \d{4}-/);
+    expect((await meowmx("--data-dir", dir, "streams")).stderr).toMatch(/name a category/);
+    expect((await meowmx("--data-dir", dir, "restore", "order", "o-1")).code).toBe(0);
+    expect((await meowmx("--data-dir", dir, "streams", "order")).stdout).toMatch(/order\/o-1 {2}version 10/);
+    const refused = await meowmx("--data-dir", dir, "delete", "order", "o-1");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cannot be undone: run again with --yes/);
+    expect((await meowmx("--data-dir", dir, "streams", "order")).stdout).toMatch(/order\/o-1 {2}version 10/);
+    expect((await meowmx("--data-dir", dir, "delete", "order", "o-1", "--yes")).stdout).toBe("deleted order/o-1\n");
+    expect((await meowmx("--data-dir", dir, "events", "--type", "order", "--id", "o-1")).stdout).toBe("");
+    const Customer = defineAggregate({
+      type: "customer",
+      events: { Registered: z.object({ email: personalData(z.string(), { forgotten: "(forgotten)" }) }) },
+      initialState: { email: "" },
+      evolve: { Registered: (draft, data) => void (draft.email = data.email) },
+    });
+    const before = await connect({ dataDir: dir, logger: QUIET });
+    await before.repository(Customer).create("c-1", () => Customer.events.Registered({ email: "ada@example.org" }));
+    await before.close();
+    expect((await meowmx("--data-dir", dir, "forget", "c-1")).stdout).toBe("forgot c-1\n");
+    const after = await connect({ dataDir: dir, logger: QUIET });
+    expect((await after.repository(Customer).load("c-1")).state.email).toBe("(forgotten)");
+    await after.close();
+    const missing = await meowmx("--data-dir", dir, "archive", "order", "o-404");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/stream order\/o-404 does not exist/);
   });
 
   it("rebuilds a projection named in the config file, with progress, and lists subscriptions", async () => {
