@@ -21,6 +21,7 @@ export const DOCUMENTS = [
   "docs/schema-evolution.md",
   "docs/scaling-out.md",
   "docs/explorer.md",
+  "docs/lifecycle.md",
 ];
 
 /** The code of a file's region, dedented. */

@@ -221,6 +221,8 @@ export const isStreamArchivedError = (error: unknown): error is StreamArchivedEr
 export const isStreamDeletedError = (error: unknown): error is StreamDeletedError => error instanceof StreamDeletedError;
 /** True when `error` is a {@link StreamTruncatedError}. */
 export const isStreamTruncatedError = (error: unknown): error is StreamTruncatedError => error instanceof StreamTruncatedError;
+/** True when `error` is an {@link EncryptionKeyError}. */
+export const isEncryptionKeyError = (error: unknown): error is EncryptionKeyError => error instanceof EncryptionKeyError;
 /** True when `error` is a {@link RestoredLogError}. */
 export const isRestoredLogError = (error: unknown): error is RestoredLogError => error instanceof RestoredLogError;
 /** True when `error` is a {@link SubscriptionError}. */

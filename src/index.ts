@@ -16,6 +16,7 @@ export {
   SubscriptionError,
   formatIssues,
   isConcurrencyError,
+  isEncryptionKeyError,
   isEventValidationError,
   isInvalidEventError,
   isMeowmxError,

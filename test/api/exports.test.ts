@@ -27,7 +27,7 @@ it("exports from meowmx exactly what users call", () => {
       "Session", "StateOf", "Store", "StreamArchivedError", "StreamDeletedError", "StreamNotFoundError", "StreamTruncatedError", "StreamPartition", "Subscription", "SubscriptionConfig",
       "SubscriptionError", "SubscriptionStatus", "SubscribedEvent", "SubscriptionHandling", "SubscriptionOptions", "SubscriptionSource", "TransactionOptions", "TransactionSession", "UpdateOptions", "UpdateResult",
       "ValidationIssue", "causationMetadata", "connect", "defineAggregate", "defineConfig", "defineProjection", "formatIssues",
-      "isConcurrencyError", "isEventValidationError", "isInvalidEventError", "isMeowmxError", "isStreamArchivedError", "isStreamDeletedError", "isStreamNotFoundError", "isStreamTruncatedError",
+      "isConcurrencyError", "isEncryptionKeyError", "isEventValidationError", "isInvalidEventError", "isMeowmxError", "isStreamArchivedError", "isStreamDeletedError", "isStreamNotFoundError", "isStreamTruncatedError",
       "isSubscriptionError", "startExplorer", "withEventMetadata",
     ].sort(),
   );

@@ -78,6 +78,9 @@ describe.runIf(enabledBackends().includes("postgres"))("a logical restore into a
     await parking.stop();
     await old.projection(CustomerTotals).rebuild();
     const states = Object.fromEntries(await Promise.all((await old.projection(CustomerTotals).keys()).map(async (key) => [key, await old.projection(CustomerTotals).get(key)])));
+    // An archived stream keeps its positions in the archive: they are renumbered with the rest.
+    const kept = await old.append("order", "kept", [created("c-7", 1), created("c-7", 2)]);
+    await old.archiveStream("order", "kept");
     await old.close();
 
     await target.restore(await source.dump(schema));
@@ -120,6 +123,12 @@ describe.runIf(enabledBackends().includes("postgres"))("a logical restore into a
       expect(after.at(-1)?.id).toBe(appended.events[0]!.id);
       expect(after).toHaveLength(history.length + 1);
       expect((await store.subscriptionStatus("partway"))[0]?.lag).toBe(1);
+
+      // Restored from the archive, the stream is back in commit order, before what this cluster wrote.
+      await store.restoreStream("order", "kept");
+      expect((await store.load("order", "kept")).map((event) => event.id)).toEqual(kept.events.map((event) => event.id));
+      const withKept = await everything(store);
+      expect(withKept.map((event) => event.id)).toEqual([...history.map((event) => event.id), ...kept.events.map((event) => event.id), appended.events[0]!.id]);
     } finally {
       await store.close();
     }

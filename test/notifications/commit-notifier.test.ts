@@ -49,8 +49,11 @@ describe("CommitNotifier", () => {
     const stop = notifier.onCommit(() => heard++);
     notifier.committed();
     await notifier.drained();
-    notifier.committed(); // within the interval: waits for its turn
-    expect(sent).toHaveLength(1);
+    // Within the interval it waits for its turn; a machine too busy to call it in time sees it sent.
+    const elapsed = performance.now() - sent[0]!;
+    notifier.committed();
+    if (elapsed < BROADCAST_INTERVAL_MS - 1) expect(sent).toHaveLength(1);
+    if (elapsed >= BROADCAST_INTERVAL_MS) expect(sent).toHaveLength(2);
     const drainStarted = performance.now();
     await notifier.drained();
     expect(sent).toHaveLength(2);
