@@ -91,6 +91,26 @@ function appendStatements({ schema, aggregateIdType }: AppendTarget) {
         ${RETURNING}
       )
       select head.version as head, head.in_order, head.duplicates, head.status, summary.* from head left join (${SUMMARY}) as summary on true`),
+    // Several appends to new streams in one statement: $1 is a JSON array of { t: aggregate type,
+    // i: aggregate id, e: the events }. A stream with a lifecycle row inserts nothing (its append
+    // then goes alone); one that exists fails the whole statement on the unique key. One row per
+    // stream inserted, with its place in $1 (1-based).
+    newStreams: markPrepared(`
+      with member as (
+        select m.n::int as member, m.value ->> 't' as aggregate_type, (m.value ->> 'i')::${idType} as aggregate_id, m.value -> 'e' as events
+        from jsonb_array_elements($1::jsonb) with ordinality as m(value, n)
+      ), inserted as (
+        insert into ${events} ${columns}
+        select member.aggregate_type, member.aggregate_id, x.n, x.value ->> 'type', x.value -> 'data', x.value -> 'metadata', (x.value ->> 'id')::uuid, ${schemaVersion}
+        from member cross join lateral jsonb_array_elements(member.events) with ordinality as x(value, n)
+        where not exists (select from ${lifecycle} as l where l.aggregate_type = member.aggregate_type and l.aggregate_id = member.aggregate_id)
+        order by member.member, x.n
+        ${RETURNING.replace("returning aggregate_id", "returning aggregate_type, aggregate_id")}
+      )
+      select member.member, min(inserted.aggregate_id::text) as aggregate_id, min(inserted.transaction_id::text) as tx_id, min(inserted.created_at) as created_at,
+             min(inserted.version) as first_version, array_agg(inserted.sequence order by inserted.version)::text as sequences
+      from inserted join member on member.aggregate_type = inserted.aggregate_type and member.aggregate_id = inserted.aggregate_id
+      group by member.member`),
   };
 }
 

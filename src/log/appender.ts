@@ -52,6 +52,8 @@ export class Appender {
     prepared: PreparedEvents,
     expected: ExpectedVersion,
     hook: AppendHook | undefined,
+    /** False when a plain insert was tried already (in a group) and stored nothing. */
+    plainInsertFirst = true,
   ): Promise<Appended> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
@@ -59,7 +61,7 @@ export class Appender {
         // A new stream has no head to read and no order to keep: its first attempt is a plain insert
         // at versions 1..n, which the unique (stream, version) key guards. When it loses, the full
         // statement runs again and tells why.
-        const newStream = attempt === 1 && expected === 0 && !prepared.idsGiven;
+        const newStream = plainInsertFirst && attempt === 1 && expected === 0 && !prepared.idsGiven;
         return await this.inSavepoint(async () => {
           const appended =
             (newStream ? await this.insertNewStream(aggregateType, aggregateId, prepared) : undefined) ??

@@ -80,6 +80,12 @@ export interface ConnectConfig {
    * digits or base64. Without it the keys table holds the data keys as they are.
    */
   readonly encryptionKey?: string | Uint8Array;
+  /**
+   * Whether appends that create streams (expected version 0), arriving while another such append
+   * of this store is in flight, are sent together: one statement and one commit for the group, each
+   * append's outcome its own. Never waits when nothing is in flight. Default true.
+   */
+  readonly coalesceAppends?: boolean;
 }
 
 /** Where the read replica is: a connection string (the store opens its own pool) or a pg.Pool. */
@@ -137,6 +143,7 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
       logger,
       replica,
       personalData,
+      coalesceAppends: config.coalesceAppends ?? true,
     });
     // Before the first migration there is nothing to rebuild (nor the table that would tell).
     if (existing !== undefined) {

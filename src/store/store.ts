@@ -63,6 +63,8 @@ export interface StoreParts {
   readonly replica?: ReadReplica;
   /** Seals and opens personal data, with the store's encryptionKey. */
   readonly personalData: PersonalData;
+  /** Whether appends creating streams are sent in groups while others are in flight. */
+  readonly coalesceAppends: boolean;
 }
 
 /**
@@ -336,6 +338,7 @@ function scopeOf(parts: StoreParts): Scope<TransactionSession> {
     schema,
     aggregateIdType: parts.aggregateIdType,
     telemetry: parts.telemetry,
+    coalesceAppends: parts.coalesceAppends,
     ...(parts.inlineProjections.length === 0 ? {} : { appendHook: inlineProjectionsHook(parts.inlineProjections, projectionStates, parts.personalData) }),
   };
   return poolScope<TransactionSession>({
