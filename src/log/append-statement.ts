@@ -104,13 +104,52 @@ function appendStatements({ schema, aggregateIdType }: AppendTarget) {
         select member.aggregate_type, member.aggregate_id, x.n, x.value ->> 'type', x.value -> 'data', x.value -> 'metadata', (x.value ->> 'id')::uuid, ${schemaVersion}
         from member cross join lateral jsonb_array_elements(member.events) with ordinality as x(value, n)
         where not exists (select from ${lifecycle} as l where l.aggregate_type = member.aggregate_type and l.aggregate_id = member.aggregate_id)
-        order by member.member, x.n
+        order by member.aggregate_type, member.aggregate_id, x.n
         ${RETURNING.replace("returning aggregate_id", "returning aggregate_type, aggregate_id")}
       )
       select member.member, min(inserted.aggregate_id::text) as aggregate_id, min(inserted.transaction_id::text) as tx_id, min(inserted.created_at) as created_at,
              min(inserted.version) as first_version, array_agg(inserted.sequence order by inserted.version)::text as sequences
       from inserted join member on member.aggregate_type = inserted.aggregate_type and member.aggregate_id = inserted.aggregate_id
       group by member.member`),
+    // Several appends in one statement, each checked as `append` checks one: $1 is a JSON array of
+    // { t, i, e, x: the expected version as `append`'s $4, g: whether the events carry ids of their
+    // own }. One row per append, with its place in $1 and `append`'s columns.
+    appends: markPrepared(`
+      with member as (
+        select m.n::int as member, m.value ->> 't' as aggregate_type, (m.value ->> 'i')::${idType} as aggregate_id,
+               (m.value ->> 'x')::int as expected, (m.value ->> 'g')::boolean as ids_given, m.value -> 'e' as events
+        from jsonb_array_elements($1::jsonb) with ordinality as m(value, n)
+      ), head as (
+        select member.member, member.aggregate_type, member.aggregate_id, member.expected, member.events,
+               coalesce(last.version, life.truncated_before - 1, 0) as version, coalesce(last.transaction_id <= pg_current_xact_id(), true) as in_order,
+               case when member.ids_given
+                 then (select count(*)::int from ${events} as e
+                       where e.aggregate_type = member.aggregate_type and e.aggregate_id = member.aggregate_id
+                         and e.event_id in (select (x.value ->> 'id')::uuid from jsonb_array_elements(member.events) as x(value)))
+                 else 0 end as duplicates,
+               life.status
+        from member left join lateral (
+          select e.version, e.transaction_id from ${events} as e
+          where e.aggregate_type = member.aggregate_type and e.aggregate_id = member.aggregate_id order by e.version desc limit 1
+        ) as last on true left join lateral (
+          select l.status, l.truncated_before from ${lifecycle} as l where l.aggregate_type = member.aggregate_type and l.aggregate_id = member.aggregate_id
+        ) as life on true
+      ), inserted as (
+        insert into ${events} ${columns}
+        select head.aggregate_type, head.aggregate_id, head.version + x.n, x.value ->> 'type', x.value -> 'data', x.value -> 'metadata', (x.value ->> 'id')::uuid, ${schemaVersion}
+        from head cross join lateral jsonb_array_elements(head.events) with ordinality as x(value, n)
+        where (head.expected is null or head.version = head.expected or (head.expected = -1 and head.version > 0)) and head.duplicates = 0 and head.in_order
+          and head.status is null
+        order by head.aggregate_type, head.aggregate_id, x.n
+        ${RETURNING.replace("returning aggregate_id", "returning aggregate_type, aggregate_id")}
+      )
+      select head.member, head.version as head, head.in_order, head.duplicates, head.status, summary.aggregate_id, summary.tx_id, summary.created_at,
+             summary.first_version, summary.sequences
+      from head left join (
+        select inserted.aggregate_type, inserted.aggregate_id as id, min(inserted.aggregate_id::text) as aggregate_id, min(inserted.transaction_id::text) as tx_id,
+               min(inserted.created_at) as created_at, min(inserted.version) as first_version, array_agg(inserted.sequence order by inserted.version)::text as sequences
+        from inserted group by inserted.aggregate_type, inserted.aggregate_id
+      ) as summary on summary.aggregate_type = head.aggregate_type and summary.id = head.aggregate_id`),
   };
 }
 

@@ -52,7 +52,7 @@ export class Appender {
     prepared: PreparedEvents,
     expected: ExpectedVersion,
     hook: AppendHook | undefined,
-    /** False when a plain insert was tried already (in a group) and stored nothing. */
+    /** False when its group tried it already and stored nothing: then the full statement runs first. */
     plainInsertFirst = true,
   ): Promise<Appended> {
     let lastError: unknown;
@@ -137,6 +137,14 @@ export class Appender {
     );
     const first = rows[0];
     if (first === undefined) throw new Error("append statement returned no row");
+    return this.settle(aggregateType, aggregateId, prepared, expected, first);
+  }
+
+  /**
+   * What an append statement's row means for the append: its events as stored, or the error that
+   * tells why it stored none. For a lone append's statement and for each member of a group's alike.
+   */
+  async settle(aggregateType: string, aggregateId: string, prepared: PreparedEvents, expected: ExpectedVersion, first: AppendRow): Promise<Appended> {
     if (first.sequences === null) {
       if (first.status !== null) throw refusal(first.status, aggregateType, aggregateId);
       if (first.duplicates > 0) return this.alreadyStored(aggregateType, aggregateId, prepared, first.head);

@@ -22,7 +22,7 @@ import {
 } from "./events.js";
 import { decodePosition } from "./position.js";
 import { readInPages } from "./read-pages.js";
-import { NewStreamGroups } from "./new-stream-groups.js";
+import { AppendGroups } from "./append-groups.js";
 import { StreamLifecycle } from "./stream-lifecycle.js";
 import { StreamSql } from "./stream-sql.js";
 import { streamPartition } from "./stream-partition.js";
@@ -38,7 +38,7 @@ export interface EventLogConfig {
   readonly appendHook?: AppendHook;
   /** Where appends and loads report their spans and metrics. */
   readonly telemetry: Telemetry;
-  /** Whether appends that create streams through the pool are sent together while others are in flight; default true. */
+  /** Whether appends through the pool are sent together while others are in flight; default true. */
   readonly coalesceAppends?: boolean;
 }
 
@@ -59,7 +59,7 @@ export type EventLogScope =
 export class EventLog {
   private readonly stream: StreamSql;
   private readonly appender: Appender;
-  private readonly groups: NewStreamGroups | undefined;
+  private readonly groups: AppendGroups | undefined;
 
   constructor(
     private readonly db: Kysely<MeowmxTables>,
@@ -69,7 +69,7 @@ export class EventLog {
     this.stream = new StreamSql(config.schema, config.aggregateIdType);
     this.appender = new Appender(db, this.stream, statementsOf(config), scope.kind === "transaction");
     // Only on the pool: inside a transaction every statement is that transaction's already.
-    this.groups = scope.kind === "pool" && config.coalesceAppends !== false ? new NewStreamGroups(db, statementsOf(config)) : undefined;
+    this.groups = scope.kind === "pool" && config.coalesceAppends !== false ? new AppendGroups(db, statementsOf(config)) : undefined;
   }
 
   /**
@@ -115,10 +115,13 @@ export class EventLog {
     assertExpectedVersion(expected);
     const prepared = prepareEvents(events, this.inheritedMetadata());
     if (prepared.ids.length === 0) return this.appender.appendNothing(aggregateType, aggregateId, expected);
-    const grouped = this.groups !== undefined && hook === undefined && expected === 0 && !prepared.idsGiven;
+    // Through the pool, with no work to commit alongside: in a group with whatever else is in flight.
+    const grouped = this.groups !== undefined && hook === undefined;
+    const row = grouped ? await this.groups!.append(aggregateType, aggregateId, prepared, expected) : undefined;
     const { result } =
-      (grouped ? await this.groups!.append(aggregateType, aggregateId, prepared) : undefined) ??
-      (await this.stream.withTypedIds(() => this.appender.appendAtVersion(aggregateType, aggregateId, prepared, expected, hook, !grouped)));
+      row !== undefined
+        ? await this.appender.settle(aggregateType, aggregateId, prepared, expected, row)
+        : await this.stream.withTypedIds(() => this.appender.appendAtVersion(aggregateType, aggregateId, prepared, expected, hook, !grouped));
     scope.written();
     return result;
   }

@@ -81,9 +81,9 @@ export interface ConnectConfig {
    */
   readonly encryptionKey?: string | Uint8Array;
   /**
-   * Whether appends that create streams (expected version 0), arriving while another such append
-   * of this store is in flight, are sent together: one statement and one commit for the group, each
-   * append's outcome its own. Never waits when nothing is in flight. Default true.
+   * Whether appends arriving while others of this store are in flight are sent together: one
+   * statement and one commit for the group, each append checked and answered as if alone. Never
+   * waits when a slot is free. Default true.
    */
   readonly coalesceAppends?: boolean;
 }
