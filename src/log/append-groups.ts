@@ -2,6 +2,7 @@ import { CompiledQuery, type Kysely } from "kysely";
 import type { MeowmxTables } from "../database/tables.js";
 import { type AppendRow, expectedParameter, type InsertedRow, type statementsOf } from "./append-statement.js";
 import type { ExpectedVersion } from "./events.js";
+import type { Appender } from "./appender.js";
 import type { PreparedEvents } from "./inputs.js";
 
 /** The most appends one statement carries. */
@@ -40,6 +41,8 @@ export class AppendGroups {
   constructor(
     private readonly db: Kysely<MeowmxTables>,
     private readonly statements: ReturnType<typeof statementsOf>,
+    /** Sends a group of one with the statement a lone append has. */
+    private readonly appender: Pick<Appender, "appendRow" | "newStreamRow">,
   ) {}
 
   /** Sends the append with whatever others are waiting; the row it got, or undefined to run it alone. */
@@ -92,10 +95,8 @@ export class AppendGroups {
     const inserted = (row: InsertedRow): AppendRow => ({ head: 0, in_order: true, duplicates: 0, status: null, ...row });
     if (group.length === 1) {
       const [member] = group as [Member];
-      const { rows } = await this.db.executeQuery<InsertedRow>(
-        CompiledQuery.raw(this.statements.newStream, [member.aggregateType, member.aggregateId, member.prepared.json]),
-      );
-      return new Map(rows.flatMap((row) => (row.sequences === null ? [] : [[1, inserted(row)]])));
+      const row = await this.appender.newStreamRow(member.aggregateType, member.aggregateId, member.prepared);
+      return new Map(row === undefined ? [] : [[1, inserted(row)]]);
     }
     const { rows } = await this.db.executeQuery<InsertedRow & { member: number }>(CompiledQuery.raw(this.statements.newStreams, [membersJson(group)]));
     return new Map(rows.map((row) => [row.member, inserted(row)]));
@@ -105,10 +106,7 @@ export class AppendGroups {
   private async sendAppends(group: ReadonlyArray<Member>): Promise<Map<number, AppendRow>> {
     if (group.length === 1) {
       const [member] = group as [Member];
-      const { rows } = await this.db.executeQuery<AppendRow>(
-        CompiledQuery.raw(this.statements.append, [member.aggregateType, member.aggregateId, member.prepared.json, expectedParameter(member.expected), member.prepared.idsGiven]),
-      );
-      return new Map(rows.map((row) => [1, row]));
+      return new Map([[1, await this.appender.appendRow(member.aggregateType, member.aggregateId, member.prepared, member.expected)]]);
     }
     const { rows } = await this.db.executeQuery<AppendRow & { member: number }>(CompiledQuery.raw(this.statements.appends, [membersJson(group)]));
     return new Map(rows.map((row) => [row.member, row]));

@@ -33,6 +33,8 @@ export interface InsertedRow {
 }
 
 const RETURNING = "returning aggregate_id, version, transaction_id, sequence, created_at";
+// A group's inserts span streams: each row says which.
+const GROUP_RETURNING = "returning aggregate_type, aggregate_id, version, transaction_id, sequence, created_at";
 // All rows share stream, transaction and time, so min() of each is that value; with no rows, all are null.
 const SUMMARY = `select min(aggregate_id::text) as aggregate_id, min(transaction_id::text) as tx_id, min(created_at) as created_at,
              min(version) as first_version, array_agg(sequence order by version)::text as sequences
@@ -105,7 +107,7 @@ function appendStatements({ schema, aggregateIdType }: AppendTarget) {
         from member cross join lateral jsonb_array_elements(member.events) with ordinality as x(value, n)
         where not exists (select from ${lifecycle} as l where l.aggregate_type = member.aggregate_type and l.aggregate_id = member.aggregate_id)
         order by member.aggregate_type, member.aggregate_id, x.n
-        ${RETURNING.replace("returning aggregate_id", "returning aggregate_type, aggregate_id")}
+        ${GROUP_RETURNING}
       )
       select member.member, min(inserted.aggregate_id::text) as aggregate_id, min(inserted.transaction_id::text) as tx_id, min(inserted.created_at) as created_at,
              min(inserted.version) as first_version, array_agg(inserted.sequence order by inserted.version)::text as sequences
@@ -141,7 +143,7 @@ function appendStatements({ schema, aggregateIdType }: AppendTarget) {
         where (head.expected is null or head.version = head.expected or (head.expected = -1 and head.version > 0)) and head.duplicates = 0 and head.in_order
           and head.status is null
         order by head.aggregate_type, head.aggregate_id, x.n
-        ${RETURNING.replace("returning aggregate_id", "returning aggregate_type, aggregate_id")}
+        ${GROUP_RETURNING}
       )
       select head.member, head.version as head, head.in_order, head.duplicates, head.status, summary.aggregate_id, summary.tx_id, summary.created_at,
              summary.first_version, summary.sequences

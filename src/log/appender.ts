@@ -33,9 +33,8 @@ export class Appender {
   ) {}
 
   async appendNothing(aggregateType: string, aggregateId: string, expected: ExpectedVersion): Promise<AppendResult> {
-    const { status } = await this.stream.withTypedIds(() => this.stream.lifecycleOf(this.db, aggregateType, aggregateId));
+    const { status, head: version } = await this.stream.withTypedIds(() => this.stream.stateOf(this.db, aggregateType, aggregateId));
     if (status !== null) throw refusal(status, aggregateType, aggregateId);
-    const version = await this.stream.headOf(this.db, aggregateType, aggregateId);
     if (!versionMatches(expected, version)) throw await this.conflict(aggregateType, aggregateId, expected, { head: version });
     return { version, events: [] };
   }
@@ -132,12 +131,17 @@ export class Appender {
     prepared: PreparedEvents,
     expected: ExpectedVersion,
   ): Promise<Appended> {
+    return this.settle(aggregateType, aggregateId, prepared, expected, await this.appendRow(aggregateType, aggregateId, prepared, expected));
+  }
+
+  /** Runs the append statement and returns its row, unread. */
+  async appendRow(aggregateType: string, aggregateId: string, prepared: PreparedEvents, expected: ExpectedVersion): Promise<AppendRow> {
     const { rows } = await this.db.executeQuery<AppendRow>(
       CompiledQuery.raw(this.statements.append, [aggregateType, aggregateId, prepared.json, expectedParameter(expected), prepared.idsGiven]),
     );
     const first = rows[0];
     if (first === undefined) throw new Error("append statement returned no row");
-    return this.settle(aggregateType, aggregateId, prepared, expected, first);
+    return first;
   }
 
   /**
@@ -166,11 +170,17 @@ export class Appender {
    * then the full statement tells what stands in the way.
    */
   private async insertNewStream(aggregateType: string, aggregateId: string, prepared: PreparedEvents): Promise<Appended | undefined> {
+    const row = await this.newStreamRow(aggregateType, aggregateId, prepared);
+    return row === undefined ? undefined : stored(aggregateType, prepared, row);
+  }
+
+  /** Runs the plain insert of a new stream; its row, or undefined when the stream's lifecycle row stopped it. */
+  async newStreamRow(aggregateType: string, aggregateId: string, prepared: PreparedEvents): Promise<InsertedRow | undefined> {
     const { rows } = await this.db.executeQuery<InsertedRow | { sequences: null }>(
       CompiledQuery.raw(this.statements.newStream, [aggregateType, aggregateId, prepared.json]),
     );
     const row = rows[0]!;
-    return row.sequences === null ? undefined : stored(aggregateType, prepared, row);
+    return row.sequences === null ? undefined : row;
   }
 
   /** A repeated append of events already in the stream settles to the stored events. */

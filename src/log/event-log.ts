@@ -69,7 +69,7 @@ export class EventLog {
     this.stream = new StreamSql(config.schema, config.aggregateIdType);
     this.appender = new Appender(db, this.stream, statementsOf(config), scope.kind === "transaction");
     // Only on the pool: inside a transaction every statement is that transaction's already.
-    this.groups = scope.kind === "pool" && config.coalesceAppends !== false ? new AppendGroups(db, statementsOf(config)) : undefined;
+    this.groups = scope.kind === "pool" && config.coalesceAppends !== false ? new AppendGroups(db, statementsOf(config), this.appender) : undefined;
   }
 
   /**
@@ -161,7 +161,7 @@ export class EventLog {
 
   /** The first version a truncation of the stream kept, or undefined when it was never truncated. */
   async truncatedBefore(aggregateType: string, aggregateId: string): Promise<number | undefined> {
-    const { truncatedBefore } = await this.stream.withTypedIds(() => this.stream.lifecycleOf(this.db, aggregateType, aggregateId));
+    const { truncatedBefore } = await this.stream.withTypedIds(() => this.stream.stateOf(this.db, aggregateType, aggregateId));
     return truncatedBefore ?? undefined;
   }
 

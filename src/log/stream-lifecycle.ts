@@ -8,14 +8,6 @@ const MOVED_COLUMNS = sql.raw(
   "sequence, transaction_id, aggregate_type, aggregate_id, version, type, data, metadata, event_id, created_at, schema_version",
 );
 
-/** What a lifecycle operation found and did. */
-export interface LifecycleChange {
-  /** How many events it moved or removed. */
-  readonly events: number;
-  /** False when the stream already was as asked (archiving an archived stream, deleting a deleted one). */
-  readonly changed: boolean;
-}
-
 /**
  * Archives, restores, deletes and truncates streams, each on a transaction its caller owns and
  * commits. Each first locks the events table against writers (share row exclusive: appends wait, and
@@ -38,79 +30,75 @@ export class StreamLifecycle {
     this.parked = sql.id(schema, "parked_events");
   }
 
+  // Each returns false when the stream already was as asked (archiving an archived stream, deleting a deleted one).
+
   /** Moves the stream's events to the archive, where no reader looks, and refuses appends to it. */
-  async archiveStream(aggregateType: string, aggregateId: string): Promise<LifecycleChange> {
+  async archiveStream(aggregateType: string, aggregateId: string): Promise<boolean> {
     const { status, head } = await this.lockedStream(aggregateType, aggregateId);
     if (status === "deleted") throw new StreamDeletedError(aggregateType, aggregateId);
-    if (status === "archived") return { events: 0, changed: false };
+    if (status === "archived") return false;
     if (head === 0) throw new StreamNotFoundError(aggregateType, aggregateId);
-    const { rows } = await sql<{ count: number }>`
-      with moved as (delete from ${this.stream.events} where ${this.stream.isStream(aggregateType, aggregateId)} returning ${MOVED_COLUMNS}),
-      kept as (insert into ${this.archive} (${MOVED_COLUMNS}) select ${MOVED_COLUMNS} from moved returning 1)
-      select count(*)::int as count from kept`.execute(this.db);
+    await sql`
+      with moved as (delete from ${this.stream.events} where ${this.stream.isStream(aggregateType, aggregateId)} returning ${MOVED_COLUMNS})
+      insert into ${this.archive} (${MOVED_COLUMNS}) select ${MOVED_COLUMNS} from moved`.execute(this.db);
     await this.setStatus(aggregateType, aggregateId, "archived");
-    return { events: rows[0]!.count, changed: true };
+    return true;
   }
 
   /** Moves an archived stream's events back to the log, at their positions, and lets it take appends again. */
-  async restoreStream(aggregateType: string, aggregateId: string): Promise<LifecycleChange> {
+  async restoreStream(aggregateType: string, aggregateId: string): Promise<boolean> {
     const { status, head, truncatedBefore } = await this.lockedStream(aggregateType, aggregateId);
     if (status === "deleted") throw new StreamDeletedError(aggregateType, aggregateId);
     if (status === null) {
       if (head === 0) throw new StreamNotFoundError(aggregateType, aggregateId);
-      return { events: 0, changed: false };
+      return false;
     }
-    const { rows } = await sql<{ count: number }>`
-      with moved as (delete from ${this.archive} where ${this.stream.isStream(aggregateType, aggregateId)} returning ${MOVED_COLUMNS}),
-      back as (insert into ${this.stream.events} (${MOVED_COLUMNS}) overriding system value select ${MOVED_COLUMNS} from moved returning 1)
-      select count(*)::int as count from back`.execute(this.db);
+    await sql`
+      with moved as (delete from ${this.archive} where ${this.stream.isStream(aggregateType, aggregateId)} returning ${MOVED_COLUMNS})
+      insert into ${this.stream.events} (${MOVED_COLUMNS}) overriding system value select ${MOVED_COLUMNS} from moved`.execute(this.db);
     if (truncatedBefore === null) {
       await sql`delete from ${this.stream.lifecycle} where ${this.stream.isStream(aggregateType, aggregateId)}`.execute(this.db);
     } else {
       await this.setStatus(aggregateType, aggregateId, null);
     }
-    return { events: rows[0]!.count, changed: true };
+    return true;
   }
 
   /** Removes the stream's events, archived or not, and their parked copies, and leaves a tombstone that refuses appends. */
-  async deleteStream(aggregateType: string, aggregateId: string): Promise<LifecycleChange> {
+  async deleteStream(aggregateType: string, aggregateId: string): Promise<boolean> {
     const { status, head } = await this.lockedStream(aggregateType, aggregateId);
-    if (status === "deleted") return { events: 0, changed: false };
+    if (status === "deleted") return false;
     if (status === null && head === 0) throw new StreamNotFoundError(aggregateType, aggregateId);
     const table = status === "archived" ? this.archive : this.stream.events;
     // Parked events among them go too: there is nothing left to replay.
-    const { rows } = await sql<{ count: number }>`
-      with removed as (delete from ${table} where ${this.stream.isStream(aggregateType, aggregateId)} returning transaction_id, sequence),
-      unparked as (delete from ${this.parked} as p using removed as r where p.transaction_id = r.transaction_id and p.sequence = r.sequence)
-      select count(*)::int as count from removed`.execute(this.db);
+    await sql`
+      with removed as (delete from ${table} where ${this.stream.isStream(aggregateType, aggregateId)} returning transaction_id, sequence)
+      delete from ${this.parked} as p using removed as r where p.transaction_id = r.transaction_id and p.sequence = r.sequence`.execute(this.db);
     await this.setStatus(aggregateType, aggregateId, "deleted");
-    return { events: rows[0]!.count, changed: true };
+    return true;
   }
 
   /** Removes the versions below `before` (1 to the version + 1); loads then return what is left, at its versions. */
-  async truncateStream(aggregateType: string, aggregateId: string, before: number): Promise<LifecycleChange> {
+  async truncateStream(aggregateType: string, aggregateId: string, before: number): Promise<boolean> {
     const { status, head, truncatedBefore } = await this.lockedStream(aggregateType, aggregateId);
     if (status !== null) throw refusal(status, aggregateType, aggregateId);
     if (head === 0) throw new StreamNotFoundError(aggregateType, aggregateId);
     if (before > head + 1) {
       throw new InvalidArgumentError(`before must be from 1 to the stream's version + 1 (${head + 1}) for ${aggregateType}/${aggregateId}, got ${before}`);
     }
-    if (before <= (truncatedBefore ?? 1)) return { events: 0, changed: false };
-    const { rows } = await sql<{ count: number }>`
-      with removed as (delete from ${this.stream.events} where ${this.stream.isStream(aggregateType, aggregateId)} and version < ${before} returning 1)
-      select count(*)::int as count from removed`.execute(this.db);
+    if (before <= (truncatedBefore ?? 1)) return false;
+    await sql`delete from ${this.stream.events} where ${this.stream.isStream(aggregateType, aggregateId)} and version < ${before}`.execute(this.db);
     await sql`
       insert into ${this.stream.lifecycle} (aggregate_type, aggregate_id, truncated_before)
       values (${aggregateType}, ${aggregateId}, ${before})
       on conflict (aggregate_type, aggregate_id) do update set truncated_before = excluded.truncated_before, changed_at = now()`.execute(this.db);
-    return { events: rows[0]!.count, changed: true };
+    return true;
   }
 
   /** Locks out writers, then reads the stream's lifecycle row and its head. */
   private async lockedStream(aggregateType: string, aggregateId: string): Promise<StreamLifecycleRow & { head: number }> {
     await sql`lock table ${this.stream.events} in share row exclusive mode`.execute(this.db);
-    const lifecycle = await this.stream.withTypedIds(() => this.stream.lifecycleOf(this.db, aggregateType, aggregateId));
-    return { ...lifecycle, head: await this.stream.headOf(this.db, aggregateType, aggregateId) };
+    return this.stream.withTypedIds(() => this.stream.stateOf(this.db, aggregateType, aggregateId));
   }
 
   private async setStatus(aggregateType: string, aggregateId: string, status: "archived" | "deleted" | null): Promise<void> {

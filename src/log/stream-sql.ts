@@ -46,19 +46,17 @@ export class StreamSql {
    * version a truncation of every event left.
    */
   async headOf(db: Kysely<MeowmxTables>, aggregateType: string, aggregateId: string): Promise<number> {
-    const { rows } = await sql<{ version: number }>`
-      select coalesce(
-        (select version from ${this.events} where ${this.isStream(aggregateType, aggregateId)} order by version desc limit 1),
-        (select truncated_before - 1 from ${this.lifecycle} where ${this.isStream(aggregateType, aggregateId)}),
-        0) as version`.execute(db);
-    return rows[0]?.version ?? 0;
+    return (await this.stateOf(db, aggregateType, aggregateId)).head;
   }
 
-  /** The stream's lifecycle row: whether it is archived or deleted, and where it was truncated. */
-  async lifecycleOf(db: Kysely<MeowmxTables>, aggregateType: string, aggregateId: string): Promise<StreamLifecycleRow> {
-    const { rows } = await sql<StreamLifecycleRow>`
-      select status, truncated_before as "truncatedBefore" from ${this.lifecycle} where ${this.isStream(aggregateType, aggregateId)}`.execute(db);
-    return rows[0] ?? { status: null, truncatedBefore: null };
+  /** The stream's version (as {@link headOf}) and its lifecycle row, in one query. */
+  async stateOf(db: Kysely<MeowmxTables>, aggregateType: string, aggregateId: string): Promise<StreamLifecycleRow & { head: number }> {
+    const { rows } = await sql<StreamLifecycleRow & { head: number }>`
+      select coalesce((select version from ${this.events} where ${this.isStream(aggregateType, aggregateId)} order by version desc limit 1),
+                      life.truncated_before - 1, 0) as head,
+             life.status, life.truncated_before as "truncatedBefore"
+      from (select 1) as one left join ${this.lifecycle} as life on ${this.isStream(aggregateType, aggregateId)}`.execute(db);
+    return rows[0]!;
   }
 
   /** Reports an id that PostgreSQL cannot cast to the id column's type as bad input. */

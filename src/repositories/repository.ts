@@ -207,15 +207,22 @@ export class Repository<T extends string, E extends EventSchemas, S> {
         ? undefined
         : await this.scope.snapshots.read(this.aggregate.type, aggregateId, this.aggregate.snapshotKey);
     const start = snapshot === undefined ? { state: this.aggregate.initialState, version: 0 } : { state: freeze(snapshot.state as S, true), version: snapshot.version };
-    const caughtUp = await this.catchUp(this.scope, aggregateId, start);
+    const caughtUp = await this.catchUp(this.scope, aggregateId, start, snapshot?.truncatedBefore);
     return { ...caughtUp, snapshotVersion: start.version };
   }
 
   /**
    * The state after the events that follow `from.version`, read and validated; a
-   * {@link StreamTruncatedError} when some of those events were truncated away.
+   * {@link StreamTruncatedError} when some of those events were truncated away. When none follow,
+   * where the stream was truncated tells (read now unless given).
    */
-  private async catchUp(scope: Scope, aggregateId: string, from: Loaded<S>): Promise<Loaded<S>> {
+  private async catchUp(
+    scope: Scope,
+    aggregateId: string,
+    from: Loaded<S>,
+    /** Where the stream was truncated, when already read (null: never); undefined: to be read if needed. */
+    truncation?: number | null,
+  ): Promise<Loaded<S>> {
     const { type, readsRecordedEvents } = this.aggregate;
     const { log } = scope;
     const stored: ReadonlyArray<RecordedEvent> = readsRecordedEvents
@@ -224,7 +231,7 @@ export class Repository<T extends string, E extends EventSchemas, S> {
         (await log.loadData(type, aggregateId, from.version + 1)).map(
           (row) => ({ aggregateType: type, aggregateId, version: row.version, type: row.type, data: row.data, schemaVersion: row.schemaVersion }) as unknown as RecordedEvent,
         );
-    const first = stored[0]?.version ?? (await log.truncatedBefore(type, aggregateId));
+    const first = stored[0]?.version ?? (truncation === undefined ? await log.truncatedBefore(type, aggregateId) : (truncation ?? undefined));
     // Events missing between the state and what is stored were truncated away: folding on would give a wrong state.
     if (first !== undefined && first > from.version + 1) throw new StreamTruncatedError(type, aggregateId, first, from.version);
     if (stored.length === 0) return from;

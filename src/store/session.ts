@@ -157,8 +157,7 @@ export class Session {
   async archiveStream(aggregateType: string, aggregateId: string): Promise<void> {
     this.assertStream(aggregateType, aggregateId);
     await this.scope.transaction(async (scope) => {
-      const { changed } = await scope.log.lifecycle.archiveStream(aggregateType, aggregateId);
-      if (changed) await scope.snapshots.remove(aggregateType, aggregateId);
+      if (await scope.log.lifecycle.archiveStream(aggregateType, aggregateId)) await scope.snapshots.remove([{ aggregateType, aggregateId }]);
     });
   }
 
@@ -194,9 +193,8 @@ export class Session {
   async deleteStream(aggregateType: string, aggregateId: string): Promise<void> {
     this.assertStream(aggregateType, aggregateId);
     await this.scope.transaction(async (scope) => {
-      const { changed } = await scope.log.lifecycle.deleteStream(aggregateType, aggregateId);
-      if (!changed) return;
-      await scope.snapshots.remove(aggregateType, aggregateId);
+      if (!(await scope.log.lifecycle.deleteStream(aggregateType, aggregateId))) return;
+      await scope.snapshots.remove([{ aggregateType, aggregateId }]);
       const readers = [...scope.projections.values()].filter((projection) => projection.aggregateTypes.includes(aggregateType));
       await scope.tables.projectionStates.removeKey(scope.db, readers.map((projection) => projection.name), aggregateId);
     });
@@ -240,7 +238,7 @@ export class Session {
     await this.scope.transaction(async (scope) => {
       const destroyed = await scope.personalData.destroyKey(scope.db, subject);
       if (destroyed === undefined) return;
-      for (const stream of destroyed.streams) await scope.snapshots.remove(stream.aggregateType, stream.aggregateId);
+      await scope.snapshots.remove(destroyed.streams);
       const texts = new Set<string>();
       for (const data of await scope.log.dataOf(destroyed.streams)) {
         for (const value of destroyed.valuesIn(data)) stringsIn(value, texts);

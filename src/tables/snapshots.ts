@@ -5,6 +5,8 @@ import type { Kysely } from "kysely";
 export interface Snapshot {
   readonly version: number;
   readonly state: unknown;
+  /** Where the stream was truncated (its first version kept), read with the snapshot: null when it never was. */
+  readonly truncatedBefore: number | null;
 }
 
 /** Reads and writes the latest snapshot of each stream. */
@@ -14,15 +16,19 @@ export class SnapshotStore {
     private readonly schema: string,
   ) {}
 
-  /** The stream's snapshot made under `key`, or undefined when there is none or it was made under another key. */
+  /**
+   * The stream's snapshot made under `key`, or undefined when there is none or it was made under
+   * another key; with where the stream was truncated, so that a load from it needs no other query.
+   */
   async read(aggregateType: string, aggregateId: string, key: string): Promise<Snapshot | undefined> {
     return this.db
       .withSchema(this.schema)
-      .selectFrom("snapshots")
-      .select(["version", "state"])
-      .where("aggregate_type", "=", aggregateType)
-      .where("aggregate_id", "=", aggregateId)
-      .where("schema_key", "=", key)
+      .selectFrom("snapshots as s")
+      .leftJoin("stream_lifecycle as l", (join) => join.onRef("l.aggregate_type", "=", "s.aggregate_type").onRef("l.aggregate_id", "=", "s.aggregate_id"))
+      .select(["s.version", "s.state", "l.truncated_before as truncatedBefore"])
+      .where("s.aggregate_type", "=", aggregateType)
+      .where("s.aggregate_id", "=", aggregateId)
+      .where("s.schema_key", "=", key)
       .executeTakeFirst();
   }
 
@@ -43,8 +49,13 @@ export class SnapshotStore {
       .execute();
   }
 
-  /** Removes the stream's snapshot. */
-  async remove(aggregateType: string, aggregateId: string): Promise<void> {
-    await this.db.withSchema(this.schema).deleteFrom("snapshots").where("aggregate_type", "=", aggregateType).where("aggregate_id", "=", aggregateId).execute();
+  /** Removes the snapshots of these streams, in one statement. */
+  async remove(streams: ReadonlyArray<{ readonly aggregateType: string; readonly aggregateId: string }>): Promise<void> {
+    if (streams.length === 0) return;
+    await this.db
+      .withSchema(this.schema)
+      .deleteFrom("snapshots")
+      .where((eb) => eb.or(streams.map((stream) => eb.and([eb("aggregate_type", "=", stream.aggregateType), eb("aggregate_id", "=", stream.aggregateId)]))))
+      .execute();
   }
 }

@@ -170,6 +170,9 @@ describeEachBackend("stream lifecycle", ({ newStore }) => {
     // Truncated past the snapshot (at 3): refused, never a wrong state.
     await other.truncateStream("counter", "k-1", { before: 5 });
     await expect(other.repository(Counter).load("k-1")).rejects.toMatchObject({ truncatedBefore: 5, loadedVersion: 3 });
+    // Every event gone: nothing follows the snapshot, and where the stream was truncated (read with the snapshot) still tells.
+    await other.truncateStream("counter", "k-1", { before: 6 });
+    await expect(other.repository(Counter).load("k-1")).rejects.toMatchObject({ truncatedBefore: 6, loadedVersion: 3 });
 
     // Every event removed: the stream keeps its version.
     await store.truncateStream("counter", "k-1", { before: 7 });
