@@ -6,7 +6,7 @@ import { assertWholeNumber } from "../arguments.js";
 import type { NewEvent, RecordedEvent } from "../log/events.js";
 import { assertJson, type JsonObject } from "../json.js";
 import type { EventSchemas } from "./event-schemas.js";
-import { foldWithImmer } from "./fold.js";
+import { DRAFTS_NEEDED, evolveWithImmer, foldInPlace } from "./fold.js";
 import { holdsPersonalData } from "./personal-data.js";
 import { type UpcastConfig, Upcasters } from "./upcast.js";
 
@@ -95,8 +95,16 @@ export interface Aggregate<T extends string = string, E extends EventSchemas = E
   personalDataSubject(event: PersonalDataEvent<E>): string;
   /** One pure step: the state after `event` (immer `produce`; the result is frozen). */
   evolve(state: S, event: AggregateEvent<E>): S;
-  /** A pure fold of `events`, from `state` (default the initial state). */
+  /** A pure fold of `events`, from `state` (default the initial state): {@link evolve} in turn. */
   fold(events: Iterable<AggregateEvent<E>>, state?: S): S;
+  /**
+   * {@link fold} as loads run it, over events read for it alone (the reducers may change the data
+   * they put into the state): the same state, with the reducers mutating a private copy rather than
+   * immer drafts. {@link DRAFTS_NEEDED} when a reducer calls immer's functions on its draft: read
+   * the events again and replay them, with drafts from then on. `checkAggregate` checks that it
+   * agrees with {@link fold}.
+   */
+  replay(events: ReadonlyArray<AggregateEvent<E>>, state?: S): S | typeof DRAFTS_NEEDED;
   /**
    * Lifts a stored event's data to the current shape (upcasting), validates it against its schema
    * and returns it with parsed data; undefined for an unknown type when told to ignore those.
@@ -217,6 +225,8 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
     ]),
   ) as EventBuilders<E>;
 
+  // Learnt from the first replay whose reducers called immer's functions on their drafts.
+  let needsDrafts = false;
   const subjectOf = config.personalDataSubject as ((event: { aggregateId: string }) => string) | undefined;
   const aggregate: Aggregate<T, E, S> = {
     type,
@@ -231,8 +241,18 @@ export function defineAggregate<const T extends string, E extends EventSchemas, 
     readsRecordedEvents: Object.values<(...args: never[]) => unknown>(reducers).some((reducer) => reducer.length >= 3),
     holdsPersonalData: Object.values(schemas).some(holdsPersonalData),
     personalDataSubject: (event) => (subjectOf === undefined ? event.aggregateId : subjectOf(event)),
-    evolve: (state, event) => foldWithImmer(state, [event], step),
-    fold: (events, state = initialState) => foldWithImmer(state, Array.isArray(events) ? events : [...events], step),
+    evolve: (state, event) => evolveWithImmer(state, event, step),
+    fold: (events, state = initialState) => {
+      let folded = state;
+      for (const event of events) folded = evolveWithImmer(folded, event, step);
+      return folded;
+    },
+    replay(events, state = initialState) {
+      if (needsDrafts) return aggregate.fold(events, state);
+      const replayed = foldInPlace(state, events, step);
+      needsDrafts = replayed === DRAFTS_NEEDED;
+      return replayed;
+    },
     parseEvent(event) {
       const where = { aggregateId: event.aggregateId, version: event.version };
       const schemaVersion = event.schemaVersion ?? 1;

@@ -2,13 +2,14 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { PGlite } from "@electric-sql/pglite";
 import { type DatabaseConnection, type Dialect, type Driver, Kysely, type TransactionSettings } from "kysely";
 import { InvalidArgumentError } from "../errors.js";
+import { rowModeOf } from "./prepared-statements.js";
 
 /**
  * An embedded PGlite instance as meowmx's public types name it: structural, because PGlite's own
  * declarations need @types/emscripten, which an application checking library types may not have.
  */
 export interface EmbeddedDatabase {
-  query(query: string, params?: unknown[]): Promise<unknown>;
+  query(query: string, params?: unknown[], options?: { rowMode?: "array" | "object" }): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -29,7 +30,7 @@ export async function embeddedKysely(instance: EmbeddedDatabase): Promise<Kysely
   let db = kyselies.get(instance);
   if (db === undefined) {
     const { PGliteDialect } = await import("kysely-pglite-dialect");
-    db = kyselies.get(instance) ?? new Kysely<any>({ dialect: refusingNestedUse(new PGliteDialect(instance as PGlite), instance) });
+    db = kyselies.get(instance) ?? new Kysely<any>({ dialect: refusingNestedUse(new PGliteDialect(arrayRowsWhenMarked(instance) as PGlite), instance) });
     kyselies.set(instance, db);
   }
   return db;
@@ -47,6 +48,11 @@ export async function embeddedTransaction<T>(db: Kysely<any>, instance: Embedded
     // Work started inside and still going (a timer, an unawaited promise) may use the store later.
     holder.open = false;
   }
+}
+
+/** The instance as the dialect sees it: a statement marked PREPARED_ARRAYS gets its rows as arrays. */
+function arrayRowsWhenMarked(instance: EmbeddedDatabase): EmbeddedDatabase {
+  return { query: (text, params) => instance.query(text, params, rowModeOf(text)), close: () => instance.close() };
 }
 
 /** The dialect, whose driver refuses to queue for the connection that the caller's own transaction holds. */

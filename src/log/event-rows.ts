@@ -2,8 +2,8 @@ import { sql } from "kysely";
 import type { RecordedEvent } from "./events.js";
 import { positionOf } from "./position.js";
 
-/** The part of a stored event that folding needs. */
-export type EventData = Pick<RecordedEvent, "version" | "type" | "data" | "schemaVersion">;
+/** The part of a stored event that folding needs, with its stream. */
+export type EventData = Pick<RecordedEvent, "aggregateType" | "aggregateId" | "version" | "type" | "data" | "schemaVersion">;
 
 export interface EventRow {
   event_id: string;

@@ -5,6 +5,7 @@ import type {
   AggregateNewEvent,
   EventSchemas,
 } from "../aggregates/define-aggregate.js";
+import { DRAFTS_NEEDED } from "../aggregates/fold.js";
 import { ConcurrencyError, StreamNotFoundError, StreamTruncatedError } from "../errors.js";
 import type { RecordedEvent } from "../log/events.js";
 import { assertJson, type JsonObject } from "../json.js";
@@ -228,15 +229,20 @@ export class Repository<T extends string, E extends EventSchemas, S> {
     const stored: ReadonlyArray<RecordedEvent> = readsRecordedEvents
       ? await log.load(type, aggregateId, { fromVersion: from.version + 1 })
       : // No reducer takes the recorded event: what it would carry beyond these fields goes unread.
-        (await log.loadData(type, aggregateId, from.version + 1)).map(
-          (row) => ({ aggregateType: type, aggregateId, version: row.version, type: row.type, data: row.data, schemaVersion: row.schemaVersion }) as unknown as RecordedEvent,
-        );
+        ((await log.loadData(type, aggregateId, from.version + 1)) as RecordedEvent[]);
     const first = stored[0]?.version ?? (truncation === undefined ? await log.truncatedBefore(type, aggregateId) : (truncation ?? undefined));
     // Events missing between the state and what is stored were truncated away: folding on would give a wrong state.
     if (first !== undefined && first > from.version + 1) throw new StreamTruncatedError(type, aggregateId, first, from.version);
     if (stored.length === 0) return from;
     const revealed = await scope.reveal(stored, [this.aggregate]);
-    const parsed = revealed.flatMap((event: RecordedEvent) => this.aggregate.parseEvent(event) ?? []);
-    return { state: this.aggregate.fold(parsed, from.state), version: stored.at(-1)!.version };
+    const parsed: AggregateEvent<E>[] = [];
+    for (const event of revealed) {
+      const typed = this.aggregate.parseEvent(event);
+      if (typed !== undefined) parsed.push(typed);
+    }
+    const state = this.aggregate.replay(parsed, from.state);
+    // A reducer called immer's functions on its draft: read the events again, to be folded with drafts.
+    if (state === DRAFTS_NEEDED) return this.catchUp(scope, aggregateId, from, truncation);
+    return { state, version: stored.at(-1)!.version };
   }
 }

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import type { Aggregate, AggregateEvent, EventSchemas } from "../aggregates/define-aggregate.js";
+import { DRAFTS_NEEDED } from "../aggregates/fold.js";
 import { assertJson } from "../json.js";
 import { type ArbitraryOptions, arbitraryEvents } from "./arbitraries.js";
 import { checkUpcasters } from "./check-upcasters.js";
@@ -21,8 +22,8 @@ export interface CheckAggregateOptions extends ArbitraryOptions {
  * Checks the laws every aggregate must keep, with fast-check, and throws with a shrunk counterexample
  * when one fails: evolve is deterministic and never mutates its input, accepts every schema-valid
  * event in every reachable state (unless `mayThrow` names its type), every reachable state survives a
- * JSON round trip (so snapshots are safe), and folding a history equals folding its two halves in turn;
- * with upcasters, {@link checkUpcasters} too.
+ * JSON round trip (so snapshots are safe), folding a history equals folding its two halves in turn,
+ * and a load's replay of it gives the state folding gives; with upcasters, {@link checkUpcasters} too.
  *
  * @example
  * ```ts
@@ -52,9 +53,13 @@ export function checkAggregate<T extends string, E extends EventSchemas, S>(aggr
     return { states, applied };
   };
 
-  const law = (name: string, property: (events: AggregateEvent<E>[]) => void) => {
+  const law = (name: string, property: (events: AggregateEvent<E>[], copies: AggregateEvent<E>[][]) => void) => {
     try {
-      fc.assert(fc.property(histories, property), parameters);
+      // Each property also gets two copies of the history, equal and apart, for replays to change.
+      fc.assert(
+        fc.property(fc.clone(histories, 3), ([events, ...copies]) => property(events!, copies)),
+        parameters,
+      );
     } catch (error) {
       const report = error instanceof Error ? error.message : String(error);
       const reason = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
@@ -91,6 +96,14 @@ export function checkAggregate<T extends string, E extends EventSchemas, S>(aggr
     const half = Math.floor(applied.length / 2);
     const inTurn = aggregate.fold(applied.slice(half), aggregate.fold(applied.slice(0, half)));
     if (!isDeepStrictEqual(inTurn, states.at(-1))) throw new Error(`folding ${half} then ${applied.length - half} events differs from folding all at once`);
+  });
+  law("a load must give the state folding gives (loads replay without immer's drafts)", (events, copies) => {
+    const { applied, states } = reachable(events);
+    const replay = (copy: AggregateEvent<E>[]) => aggregate.replay(copy.slice(0, applied.length));
+    let replayed = replay(copies[0]!);
+    // A reducer that calls immer's functions on its draft: a load reads the events again.
+    if (replayed === DRAFTS_NEEDED) replayed = replay(copies[1]!);
+    if (!isDeepStrictEqual(replayed, states.at(-1))) throw new Error(`replaying ${applied.length} events as a load does differs from folding them`);
   });
   if (aggregate.upcasters.any) checkUpcasters(aggregate, { ...parameters, ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }) });
 }

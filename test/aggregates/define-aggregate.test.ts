@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { current, immerable, nothing } from "immer";
 import { z } from "zod";
-import { defineAggregate, EventValidationError, InvalidArgumentError, type RecordedEvent } from "../../src/index.js";
+import { defineAggregate, type EventOf, EventValidationError, InvalidArgumentError, type RecordedEvent } from "../../src/index.js";
+import { DRAFTS_NEEDED } from "../../src/aggregates/fold.js";
 import { Counter, Order } from "../support/aggregates.js";
 
 let sequence = 0;
@@ -100,6 +102,103 @@ describe("defineAggregate", () => {
         expect(steps).toEqual(whole);
       }),
     );
+  });
+
+  it("folds each event once, when a reducer changes data an earlier one kept and another returns a new state", () => {
+    const Kept = defineAggregate({
+      type: "kept",
+      events: { Lined: z.object({ n: z.number() }), Bumped: z.object({}), Renamed: z.object({ name: z.string() }) },
+      initialState: { lines: [] as { n: number }[], name: "" },
+      evolve: {
+        Lined: (draft, data) => {
+          draft.lines.push(data);
+        },
+        Bumped: (draft) => {
+          for (const line of draft.lines) line.n += 1;
+        },
+        Renamed: (draft, data) => ({ ...draft, name: data.name }),
+      },
+    });
+    const history = () => [recorded("Lined", { n: 1 }), recorded("Bumped", {}), recorded("Renamed", { name: "x" })] as EventOf<typeof Kept>[];
+    expect(Kept.fold(history())).toEqual({ lines: [{ n: 2 }], name: "x" });
+    expect(Kept.replay(history())).toEqual({ lines: [{ n: 2 }], name: "x" });
+  });
+
+  it("replays stored events (as loads do, without immer drafts) to the state folding gives, frozen, input untouched", () => {
+    fc.assert(
+      fc.property(fc.clone(fc.array(counterEvent, { maxLength: 30 }), 2), fc.nat(30), ([events, copy], cut) => {
+        const split = Math.min(cut, events.length);
+        const start = Counter.fold(events.slice(0, split));
+        const before = structuredClone(start);
+        const replayed = Counter.replay(structuredClone(copy.slice(split)), start) as ReturnType<typeof modelFold>;
+        expect(replayed).toEqual(modelFold(events));
+        expect(Counter.replay(structuredClone(copy))).toEqual(Counter.fold(events));
+        expect(start).toEqual(before);
+        expect(Object.isFrozen(replayed) && Object.isFrozen(replayed.tags)).toBe(true);
+      }),
+    );
+  });
+
+  it("replays like fold where immer's drafts would show: returned states, nothing, assigned values, prototypes, immer's own functions", () => {
+    class Money {
+      [immerable] = true;
+      constructor(public cents: number) {}
+      euros() {
+        return this.cents / 100;
+      }
+    }
+    const when = new Date(5);
+    type Ledger = { lines: { sku: string; n: number }[]; balance: Money; at: Date; peeks: number } | undefined;
+    const Ledger = defineAggregate({
+      type: "ledger",
+      events: { Opened: z.object({}), Lined: z.object({ sku: z.string(), n: z.number() }), Bumped: z.object({}), Cleared: z.object({}), Peeked: z.object({}), Failed: z.object({}) },
+      initialState: { lines: [], balance: { cents: 0 }, at: when, peeks: 0 } as unknown as Ledger,
+      evolve: {
+        Opened: () => ({ lines: [], balance: new Money(0), at: when, peeks: 0 }),
+        // The event's data goes into the state as it is; a later step changes it there.
+        Lined: (draft, data) => {
+          draft!.lines.push(data);
+          draft!.balance.cents += 100;
+        },
+        Bumped: (draft) => {
+          for (const line of draft!.lines) line.n += 1;
+        },
+        Cleared: () => nothing as never,
+        Peeked: (draft) => {
+          draft!.peeks = current(draft)!.lines.length;
+        },
+        Failed: () => {
+          throw new Error("refused");
+        },
+      },
+    });
+    // Each fold gets events of its own: replaying changes the data the state holds.
+    const history = (...more: RecordedEvent<string, object>[]) =>
+      [
+        recorded("Lined", { sku: "a", n: 1 }),
+        recorded("Bumped", {}),
+        recorded("Opened", {}),
+        recorded("Lined", { sku: "b", n: 2 }),
+        recorded("Lined", { sku: "c", n: 3 }),
+        recorded("Bumped", {}),
+        ...more.map((event) => structuredClone(event)),
+      ] as EventOf<typeof Ledger>[];
+    const replayed = Ledger.replay(history()) as Ledger;
+    expect(replayed).toEqual(Ledger.fold(history()));
+    expect(replayed).toEqual({ lines: [{ sku: "b", n: 3 }, { sku: "c", n: 4 }], balance: new Money(200), at: when, peeks: 0 });
+    expect(replayed!.balance).toBeInstanceOf(Money);
+    expect(replayed!.balance.euros()).toBe(2);
+    expect(replayed!.at).toBe(when);
+    expect(Object.isFrozen(replayed!.lines[0]) && Object.isFrozen(replayed!.balance)).toBe(true);
+    expect(Ledger.initialState!.balance.cents).toBe(0);
+    expect(Ledger.replay(history(recorded("Cleared", {})))).toBeUndefined();
+    expect(() => Ledger.replay(history(recorded("Failed", {})))).toThrow("refused");
+    // A reducer that calls immer's current() on its draft: the events must be read again, and are
+    // folded with drafts from then on.
+    const peek = recorded("Peeked", {});
+    expect(Ledger.replay(history(peek))).toBe(DRAFTS_NEEDED);
+    expect(Ledger.replay(history(peek))).toEqual(Ledger.fold(history(peek)));
+    expect((Ledger.replay(history(peek)) as Ledger)!.peeks).toBe(2);
   });
 
   it("hands reducers the whole event as third argument", () => {

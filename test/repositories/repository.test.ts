@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { expect, it } from "vitest";
 import { ConcurrencyError, defineAggregate, EventValidationError, InvalidArgumentError, InvalidEventError, StreamNotFoundError } from "../../src/index.js";
-import { Counter, Order, snapshottingCounter } from "../support/aggregates.js";
+import { Counter, Order, peekingLines, snapshottingCounter } from "../support/aggregates.js";
 import { describeEachBackend } from "../support/backends.js";
 import { readSettled } from "../support/eventually.js";
 
@@ -118,6 +118,16 @@ describeEachBackend("repository", ({ newStore, query, kind }) => {
     expect(passed).toEqual([2, 3].map(() => expect.not.objectContaining({ id: expect.anything() })));
     expect(passed).toMatchObject([{ version: 1, type: "Added" }, { version: 3, type: "Added" }]);
     await expect(store.repository(Counter).load("")).rejects.toBeInstanceOf(InvalidEventError);
+  });
+
+  it("loads a reducer that calls immer's functions on its draft by reading the events again, with the state folding gives", async () => {
+    const store = await newStore();
+    const Lines = peekingLines();
+    const events = [Lines.events.Added({ line: { n: 1 } }), Lines.events.Added({ line: { n: 5 } }), Lines.events.Doubled({})];
+    await store.append("lines", "l-1", events);
+    const expected = { state: { lines: [{ n: 2 }, { n: 10 }], seen: 2 }, version: 3 };
+    expect(await store.repository(Lines).load("l-1")).toEqual(expected);
+    expect(await store.repository(Lines).load("l-1")).toEqual(expected);
   });
 
   it("validates events on append and on load", async () => {

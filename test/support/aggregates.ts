@@ -1,3 +1,4 @@
+import { current } from "immer";
 import { z } from "zod";
 import { defineAggregate, defineProjection } from "../../src/index.js";
 
@@ -56,6 +57,27 @@ export const snapshottingCounter = (every: number, snapshotVersion = 0) =>
     evolve: Counter.reducers,
     snapshotEvery: every,
     snapshotVersion,
+  });
+
+/**
+ * Lines whose Added keeps its event's data in the state and whose Doubled changes it there, then
+ * calls immer's current() on its draft: what a load without drafts cannot fold. A new definition
+ * each call, since a definition learns that its loads need drafts.
+ */
+export const peekingLines = () =>
+  defineAggregate({
+    type: "lines",
+    events: { Added: z.object({ line: z.object({ n: z.number().int() }) }), Doubled: z.object({}) },
+    initialState: { lines: [] as { n: number }[], seen: 0 },
+    evolve: {
+      Added: (draft, data) => {
+        draft.lines.push(data.line);
+      },
+      Doubled: (draft) => {
+        for (const line of draft.lines) line.n *= 2;
+        draft.seen = current(draft).lines.length;
+      },
+    },
   });
 
 /** Refunds, a second category for projections over several aggregates. */

@@ -1,8 +1,9 @@
 import { checkAggregate } from "meowmx/testing";
+import { isDraft } from "immer";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineAggregate } from "../../src/index.js";
-import { Counter, Order } from "../support/aggregates.js";
+import { Counter, Order, peekingLines } from "../support/aggregates.js";
 
 const events = { Added: z.object({ n: z.number().int() }) };
 
@@ -56,5 +57,22 @@ describe("checkAggregate", () => {
     });
     expect(() => checkAggregate(Strict)).toThrow(/must accept every schema-valid event[\s\S]*negative/);
     checkAggregate(Strict, { mayThrow: ["Added"] });
+  });
+
+  it("checks that a load's replay gives the state folding gives, reading again for reducers that call immer's functions", () => {
+    const Lines = peekingLines();
+    checkAggregate(Lines);
+    // Behaves differently without a draft: what a load would see.
+    const DraftMinded = defineAggregate({
+      type: "draft-minded",
+      events,
+      initialState: { total: 0 },
+      evolve: {
+        Added: (draft, data) => {
+          draft.total += isDraft(draft) ? data.n : 1;
+        },
+      },
+    });
+    expect(() => checkAggregate(DraftMinded)).toThrow(/checkAggregate\(draft-minded\): a load must give the state folding gives[\s\S]*Counterexample/);
   });
 });
