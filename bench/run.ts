@@ -64,8 +64,8 @@ async function w1(): Promise<Row> {
     meowmx,
     emmett,
     raw,
-    target: ">= 2x Emmett, >= 0.7x raw",
-    met: meowmx.median >= 2 * median(emmett) && meowmx.median >= 0.7 * median(raw),
+    target: ">= 3x Emmett, >= 1.0x raw",
+    met: meowmx.median >= 3 * median(emmett) && meowmx.median >= median(raw),
   };
 }
 

@@ -83,7 +83,8 @@ export interface ConnectConfig {
   /**
    * Whether appends arriving while others of this store are in flight are sent together: one
    * statement and one commit for the group, each append checked and answered as if alone. Never
-   * waits when a slot is free. Default true.
+   * waits when a slot is free. Default true on PostgreSQL; on the embedded database each append
+   * goes alone.
    */
   readonly coalesceAppends?: boolean;
 }
@@ -143,7 +144,9 @@ export async function connect(config: ConnectConfig = {}): Promise<Store> {
       logger,
       replica,
       personalData,
-      coalesceAppends: config.coalesceAppends ?? true,
+      // The embedded database's one connection runs one statement at a time, and a group sent for
+      // appends from several callers could not tell the one whose transaction holds it.
+      coalesceAppends: backend.kind === "postgres" && (config.coalesceAppends ?? true),
     });
     // Before the first migration there is nothing to rebuild (nor the table that would tell).
     if (existing !== undefined) {
