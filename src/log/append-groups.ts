@@ -9,6 +9,14 @@ import type { PreparedEvents } from "./inputs.js";
 export const MAX_GROUP = 64;
 
 /**
+ * The most events an append may have to go in a group. A larger one goes at once, alone, outside
+ * the groups: its statement already spreads one commit over many rows, and in a group one backend
+ * would write every member's rows while the others idle (W2's 100-event appends, 8 at a time:
+ * 31,700-34,200 events/s grouped, 39,400-50,100 each alone).
+ */
+export const MAX_GROUPED_EVENTS = 16;
+
+/**
  * How many groups may be in flight at once: two, so that an append finds a slot while a group is in
  * flight (in W1, one, two or three in flight gave the same throughput, within the machine's noise).
  */

@@ -22,7 +22,7 @@ import {
 } from "./events.js";
 import { decodePosition } from "./position.js";
 import { readInPages } from "./read-pages.js";
-import { AppendGroups } from "./append-groups.js";
+import { AppendGroups, MAX_GROUPED_EVENTS } from "./append-groups.js";
 import { StreamLifecycle } from "./stream-lifecycle.js";
 import { StreamSql } from "./stream-sql.js";
 import { streamPartition } from "./stream-partition.js";
@@ -115,8 +115,9 @@ export class EventLog {
     assertExpectedVersion(expected);
     const prepared = prepareEvents(events, this.inheritedMetadata());
     if (prepared.ids.length === 0) return this.appender.appendNothing(aggregateType, aggregateId, expected);
-    // Through the pool, with no work to commit alongside: in a group with whatever else is in flight.
-    const grouped = this.groups !== undefined && hook === undefined;
+    // Through the pool, with no work to commit alongside, and few events: in a group with whatever
+    // else is in flight.
+    const grouped = this.groups !== undefined && hook === undefined && prepared.ids.length <= MAX_GROUPED_EVENTS;
     const row = grouped ? await this.groups!.append(aggregateType, aggregateId, prepared, expected) : undefined;
     const { result } =
       row !== undefined

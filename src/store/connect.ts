@@ -81,10 +81,10 @@ export interface ConnectConfig {
    */
   readonly encryptionKey?: string | Uint8Array;
   /**
-   * Whether appends arriving while others of this store are in flight are sent together: one
-   * statement and one commit for the group, each append checked and answered as if alone. Never
-   * waits when a slot is free. Default true on PostgreSQL; on the embedded database each append
-   * goes alone.
+   * Whether appends (of up to 16 events) arriving while others of this store are in flight are sent
+   * together: one statement and one commit for the group, each append checked and answered as if
+   * alone. Never waits when a slot is free. Default true on PostgreSQL; on the embedded database
+   * each append goes alone.
    */
   readonly coalesceAppends?: boolean;
 }
