@@ -13,7 +13,7 @@ export const DRAFTS_NEEDED: unique symbol = Symbol("meowmx: drafts needed");
 
 /**
  * The fold of {@link evolveWithImmer} steps without immer, for loads, where a long stream spent a
- * quarter of its time in immer's drafts: the steps mutate a private copy of `state` (plain objects,
+ * tenth of its time in immer's drafts: the steps mutate a private copy of `state` (plain objects,
  * arrays, Maps and Sets copied all the way down, as immer would draft them), a state a step returns
  * is copied in turn, and the result is frozen. A value a step puts into the state (part of an
  * event's data) is changed in place by later steps where immer would have copied it: the events

@@ -67,9 +67,10 @@ export class EventLog {
     private readonly scope: EventLogScope,
   ) {
     this.stream = new StreamSql(config.schema, config.aggregateIdType);
-    this.appender = new Appender(db, this.stream, statementsOf(config), scope.kind === "transaction");
+    const statements = statementsOf(config);
+    this.appender = new Appender(db, this.stream, statements, scope.kind === "transaction");
     // Only on the pool: inside a transaction every statement is that transaction's already.
-    this.groups = scope.kind === "pool" && config.coalesceAppends !== false ? new AppendGroups(db, statementsOf(config), this.appender) : undefined;
+    this.groups = scope.kind === "pool" && config.coalesceAppends !== false ? new AppendGroups(db, statements, this.appender) : undefined;
   }
 
   /**

@@ -63,7 +63,7 @@ export interface StoreParts {
   readonly replica?: ReadReplica;
   /** Seals and opens personal data, with the store's encryptionKey. */
   readonly personalData: PersonalData;
-  /** Whether appends creating streams are sent in groups while others are in flight. */
+  /** Whether small appends are sent in groups while others are in flight. */
   readonly coalesceAppends: boolean;
 }
 

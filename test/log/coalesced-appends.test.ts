@@ -90,7 +90,7 @@ function checkStream(commands: ReadonlyArray<{ c: Command; outcome: PromiseSettl
   }
 }
 
-describeEachBackend("coalesced appends", ({ newStore }) => {
+describeEachBackend("coalesced appends", ({ newStore, query, kind }) => {
   it("give each append the outcome it would have had alone, and each stream the contents of some order of them", async () => {
     const stores: Store[] = [await newStore(), await newStore({ coalesceAppends: false })];
     let run = 0;
@@ -110,6 +110,20 @@ describeEachBackend("coalesced appends", ({ newStore }) => {
         { numRuns: 40 },
       );
     }
+  });
+
+  it("groups the small appends that wait, never one of more than 16 events; on the embedded database, none", async () => {
+    const store = await newStore();
+    const sizes = Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? 17 : 1));
+    await Promise.all(sizes.map((size, i) => store.append("note", `g-${i}`, Array.from({ length: size }, () => ({ type: "Noted", data: {} })), { expectedVersion: 0 })));
+    const transactions = await query<{ streams: number; large: number }>(
+      `select count(distinct aggregate_id)::int as streams, count(*) filter (where version = 17)::int as large from "${store.schema}".events group by transaction_id`,
+    );
+    const large = transactions.filter((transaction) => transaction.large > 0);
+    expect(large).toHaveLength(8);
+    expect(large.every((transaction) => transaction.streams === 1)).toBe(true);
+    if (kind === "postgres") expect(Math.max(...transactions.map((transaction) => transaction.streams))).toBeGreaterThan(1);
+    else expect(transactions).toHaveLength(24);
   });
 
   it("stores each of 64 concurrent appends to new streams once, and refuses each one whose stream exists, is archived or does not fit", async () => {

@@ -59,7 +59,7 @@ describe("checkAggregate", () => {
     checkAggregate(Strict, { mayThrow: ["Added"] });
   });
 
-  it("checks that a load's replay gives the state folding gives, reading again for reducers that call immer's functions", () => {
+  it("checks that a load's replay gives the state folding gives, and passes reducers that call immer's functions", () => {
     const Lines = peekingLines();
     checkAggregate(Lines);
     // Behaves differently without a draft: what a load would see.
